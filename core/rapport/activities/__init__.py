@@ -1,0 +1,1 @@
+"""Activities: the timeline of a contact (notes, calls, meetings, tasks, plugin kinds)."""

@@ -1,0 +1,57 @@
+"""Starting and stopping a Rapport process (web, worker, CLI or test)."""
+
+from __future__ import annotations
+
+import logging
+
+from rapport.db.current import use_engine
+from rapport.db.engine import create_engine, start_engine, stop_engine
+from rapport.plugins.registry import PluginRegistry
+from rapport.runtime import Runtime, current, set_current
+from rapport.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def start(
+    settings: Settings,
+    registry: PluginRegistry | None = None,
+    migrate: bool = False,
+    call_startup: bool = True,
+) -> Runtime:
+    """Connect, load plugins, optionally migrate, apply the enabled set, call ``startup``."""
+    # Importing the core's Piccolo app defines every core table before they are bound.
+    import rapport.piccolo_app  # noqa: F401
+
+    registry = registry if registry is not None else PluginRegistry()
+    for plugin in registry.installed.values():
+        if plugin.manifest.piccolo_app:
+            __import__(plugin.manifest.piccolo_app)
+    engine = create_engine(settings.database_url)
+    use_engine(engine)
+    await start_engine(engine)
+    runtime = Runtime(settings=settings, engine=engine, plugins=registry)
+    set_current(runtime)
+    runtime.refresh_declarations()
+    if migrate:
+        from rapport.db.migrate import migrate as run_migrations
+
+        await run_migrations()
+        from rapport.users.roles import grant_defaults
+
+        await grant_defaults(list(runtime.permissions.values()))
+    from rapport.plugins.state import sync
+
+    await sync(force=True)
+    if call_startup:
+        await registry.call("startup", runtime=runtime)
+    return runtime
+
+
+async def stop() -> None:
+    runtime = current()
+    try:
+        await runtime.plugins.call("shutdown", runtime=runtime)
+    finally:
+        await stop_engine(runtime.engine)
+        set_current(None)

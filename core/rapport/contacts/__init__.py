@@ -1,0 +1,1 @@
+"""Contacts: people and companies, their channels, tags and custom fields."""

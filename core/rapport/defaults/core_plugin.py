@@ -1,0 +1,54 @@
+"""Core declarations and defaults, registered like any plugin (always on)."""
+
+from __future__ import annotations
+
+from rapport.activities.kinds import CORE_KINDS
+from rapport.events.core_events import CORE_EVENTS
+from rapport.hookspecs import hookimpl
+from rapport.plugins.presets import BusinessType
+from rapport.users.permissions import CORE_PERMISSIONS
+
+
+@hookimpl
+def register_event_types():
+    return CORE_EVENTS
+
+
+@hookimpl
+def register_activity_kinds():
+    return CORE_KINDS
+
+
+@hookimpl
+def register_permissions():
+    return CORE_PERMISSIONS
+
+
+@hookimpl
+def register_business_types():
+    # The plugins of each preset add themselves through their own register_business_types.
+    return [
+        BusinessType(
+            "retail",
+            "Retail and e-commerce",
+            "Shops and online stores: loyalty cards, mailing lists, web forms.",
+        ),
+        BusinessType(
+            "b2b",
+            "B2B with a long sales cycle",
+            "A sales funnel, web forms, telephony and mailing.",
+        ),
+        BusinessType(
+            "services",
+            "Services (salon, clinic, studio)",
+            "Loyalty, telephony and mailing; visit frequency and average check on the card.",
+        ),
+        BusinessType("custom", "Custom", "Start with the core and pick plugins yourself."),
+    ]
+
+
+@hookimpl(trylast=True)
+async def resolve_caller(phone: str):
+    from rapport.contacts.lookup import contact_by_phone
+
+    return await contact_by_phone(phone)

@@ -1,0 +1,1 @@
+"""The event bus: typed events, the transactional outbox, dispatch and delivery."""

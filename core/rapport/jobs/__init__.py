@@ -1,0 +1,1 @@
+"""Durable background jobs, schedules and long-lived services."""

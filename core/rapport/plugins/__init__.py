@@ -1,0 +1,1 @@
+"""The plugin system: manifests, discovery, enabling, presets."""

@@ -1,0 +1,150 @@
+"""pytest plugin for Rapport and its plugins: a real database per test, started the real way.
+
+Installed with the ``rapport`` distribution (entry point ``pytest11``), so a plugin's own
+test-suite gets these fixtures with nothing to import:
+
+* ``rapport_settings`` — settings for a fresh database: a SQLite file in ``tmp_path``, or,
+  when ``RAPPORT_TEST_DATABASE_URL`` names a PostgreSQL server, a new database cloned from a
+  migrated template.
+* ``rapport`` — a started :class:`rapport.runtime.Runtime` on that database with every
+  installed plugin loaded and the plugins named by ``@pytest.mark.enable("name", ...)``
+  enabled.
+* ``captured_events`` — a list that receives every event dispatched in process during the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+from rapport.settings import Settings
+
+TEST_DATABASE_ENV = "RAPPORT_TEST_DATABASE_URL"
+_counter = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "enable(*names): plugins to enable for the test")
+
+
+def _settings(data_dir: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key="test-secret-key-" + "x" * 32,
+        phone_region="RU",
+        currency="RUB",
+        language="en",
+    )
+
+
+def _with_database(url: str, name: str) -> str:
+    parsed = urlparse(url)
+    return urlunparse(parsed._replace(path=f"/{name}"))
+
+
+async def _pg_admin(url: str, *statements: str) -> None:
+    import asyncpg
+
+    parsed = urlparse(url)
+    connection = await asyncpg.connect(
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database="postgres",
+    )
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _build_template(settings: Settings) -> None:
+    from rapport import bootstrap
+
+    await bootstrap.start(settings, migrate=True, call_startup=False)
+    await bootstrap.stop()
+
+
+@pytest.fixture(scope="session")
+def rapport_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database to copy for each test: a SQLite file path or a PostgreSQL name."""
+    server = os.environ.get(TEST_DATABASE_ENV)
+    if server:
+        name = f"rapport_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+        asyncio.run(_build_template(_settings(tmp_path_factory.mktemp("tpl"), _with_database(server, name))))
+        yield name
+        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        directory = tmp_path_factory.mktemp("template")
+        path = directory / "template.sqlite3"
+        asyncio.run(_build_template(_settings(directory, f"sqlite:///{path}")))
+        yield str(path)
+
+
+@pytest.fixture
+def rapport_settings(tmp_path: Path, rapport_template: str) -> Iterator[Settings]:
+    server = os.environ.get(TEST_DATABASE_ENV)
+    if server:
+        name = f"rapport_t_{os.getpid()}_{next(_counter)}"
+        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{rapport_template}"'))
+        yield _settings(tmp_path, _with_database(server, name))
+        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    else:
+        path = tmp_path / "rapport.sqlite3"
+        shutil.copyfile(rapport_template, path)
+        for suffix in ("-wal", "-shm"):
+            if Path(rapport_template + suffix).exists():
+                shutil.copyfile(rapport_template + suffix, str(path) + suffix)
+        yield _settings(tmp_path, f"sqlite:///{path}")
+
+
+@pytest.fixture
+async def rapport(rapport_settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A started instance; enable plugins with ``@pytest.mark.enable("name")``."""
+    from rapport import bootstrap
+    from rapport.plugins import state
+
+    runtime = await bootstrap.start(rapport_settings)
+    for marker in request.node.iter_markers("enable"):
+        for name in marker.args:
+            await state.enable(name)
+    try:
+        yield runtime
+    finally:
+        await bootstrap.stop()
+
+
+@pytest.fixture
+def captured_events(rapport: Any) -> Iterator[list[tuple[Any, Any]]]:
+    """Every (event, meta) dispatched in process while the test runs, in order."""
+    import sys
+    import types
+
+    from rapport.hookspecs import hookimpl
+
+    seen: list[tuple[Any, Any]] = []
+    module = types.ModuleType("rapport_captured_events")
+
+    @hookimpl
+    def handle_event(event: Any, meta: Any) -> None:
+        seen.append((event, meta))
+
+    module.handle_event = handle_event  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    rapport.plugins.pm.register(module, name="test.captured_events")
+    yield seen
+    rapport.plugins.pm.unregister(name="test.captured_events")
+    sys.modules.pop(module.__name__, None)

@@ -1,0 +1,1 @@
+"""Users, roles, permissions and password hashing."""

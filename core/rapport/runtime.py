@@ -35,11 +35,15 @@ class Runtime:
 
     def refresh_declarations(self) -> None:
         """Re-collect what the enabled plugins (and the core defaults) declare."""
-        self.event_types = _unique(self.plugins.collect("register_event_types"), "type", "event type")
+        self.event_types = _unique(
+            self.plugins.collect("register_event_types"), "type", "event type"
+        )
         self.activity_kinds = _unique(
             self.plugins.collect("register_activity_kinds"), "name", "activity kind"
         )
-        self.permissions = _unique(self.plugins.collect("register_permissions"), "name", "permission")
+        self.permissions = _unique(
+            self.plugins.collect("register_permissions"), "name", "permission"
+        )
         self.state.pop("custom_fields_loaded", None)
 
 

@@ -79,7 +79,9 @@ def _check_region(region: str) -> str:
 
     region = region.upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise SettingsError(f"phone_region: {region!r} is not an ISO 3166 region phonenumbers knows")
+        raise SettingsError(
+            f"phone_region: {region!r} is not an ISO 3166 region phonenumbers knows"
+        )
     return region
 
 
@@ -102,12 +104,16 @@ def _check_language(code: str) -> str:
     return code
 
 
-def load_settings(data_dir: Path | str | None = None, env: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    data_dir: Path | str | None = None, env: dict[str, str] | None = None
+) -> Settings:
     """Build the settings: environment first, then ``<data_dir>/rapport.toml``, then defaults."""
     env = dict(os.environ if env is None else env)
-    base = Path(data_dir).resolve() if data_dir else Path(
-        env.get("RAPPORT_DATA_DIR", "rapport-data")
-    ).resolve()
+    base = (
+        Path(data_dir).resolve()
+        if data_dir
+        else Path(env.get("RAPPORT_DATA_DIR", "rapport-data")).resolve()
+    )
     file_values = _read_toml(base)
 
     def pick(name: str, default: Any = None) -> Any:

@@ -84,7 +84,9 @@ def rapport_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if server:
         name = f"rapport_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
-        asyncio.run(_build_template(_settings(tmp_path_factory.mktemp("tpl"), _with_database(server, name))))
+        asyncio.run(
+            _build_template(_settings(tmp_path_factory.mktemp("tpl"), _with_database(server, name)))
+        )
         yield name
         asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:

@@ -34,7 +34,8 @@ async def init(ctx: Context) -> None:
 async def migrate(ctx: Context, verbose: bool) -> None:
     """Run the pending migrations of the core and of every installed plugin."""
     from rapport import bootstrap
-    from rapport.db.migrate import MigrationError, migrate as run_migrations
+    from rapport.db.migrate import MigrationError
+    from rapport.db.migrate import migrate as run_migrations
 
     runtime = await started(ctx)
     try:

@@ -43,8 +43,10 @@ async def declare_fields(fields: list[CustomField], declared_by: str) -> None:
 
 
 async def defined_fields() -> dict[str, CustomField]:
-    rows = await CustomFieldDefinition.select().order_by(CustomFieldDefinition.position).output(
-        load_json=True
+    rows = (
+        await CustomFieldDefinition.select()
+        .order_by(CustomFieldDefinition.position)
+        .output(load_json=True)
     )
     return {
         r["key"]: CustomField(r["key"], r["label"], r["type"], tuple(r["choices"] or ()))

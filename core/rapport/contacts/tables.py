@@ -4,7 +4,6 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
-    Text,
     Timestamptz,
     Varchar,
 )

@@ -187,7 +187,11 @@ def sqlite_path(url: str) -> Path:
     raw = parsed.path
     if url.startswith("sqlite:////"):
         return Path(raw)
-    return Path(raw.lstrip("/")) if not url.startswith("sqlite:///") else Path(url[len("sqlite:///") :])
+    return (
+        Path(raw.lstrip("/"))
+        if not url.startswith("sqlite:///")
+        else Path(url[len("sqlite:///") :])
+    )
 
 
 def create_engine(database_url: str) -> Engine:
@@ -206,7 +210,9 @@ def create_engine(database_url: str) -> Engine:
             "database": parsed.path.lstrip("/") or "rapport",
         }
         return PostgresEngine(config={k: v for k, v in config.items() if v is not None})
-    raise ValueError(f"DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)")
+    raise ValueError(
+        f"DATABASE_URL: unsupported scheme {parsed.scheme!r} (use sqlite or postgresql)"
+    )
 
 
 def all_tables() -> Iterator[type[Table]]:

@@ -26,7 +26,7 @@ async def publish(event: Event, actor_id: int | None = None) -> EventMeta:
             return await publish(event, actor_id)
     if not event.type:
         raise TypeError(f"{type(event).__name__} has no `type`")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     key = event.key()
     rows = await OutboxEvent.insert(
         OutboxEvent(
@@ -67,7 +67,10 @@ async def dispatch(items: list[tuple[Event, EventMeta]]) -> None:
             except Exception:
                 # The change is committed; one plugin's failure must not hide it from others.
                 log.exception(
-                    "handle_event of plugin %r failed on %s #%s", impl.plugin_name, meta.type, meta.id
+                    "handle_event of plugin %r failed on %s #%s",
+                    impl.plugin_name,
+                    meta.type,
+                    meta.id,
                 )
 
 

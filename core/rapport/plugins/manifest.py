@@ -43,9 +43,7 @@ class Manifest:
         """Why this manifest cannot be loaded by this core; empty when it can."""
         found: list[str] = []
         if not NAME_PATTERN.match(self.name):
-            found.append(
-                f"name {self.name!r} must be lower-case letters, digits and underscores"
-            )
+            found.append(f"name {self.name!r} must be lower-case letters, digits and underscores")
         wanted = self.api_version.split(".")[0]
         offered = API_VERSION.split(".")[0]
         if wanted != offered:

@@ -88,7 +88,9 @@ class PluginRegistry:
             on_load_failure_callback=failed,
         )
         for extension in manager.extensions:
-            self._admit(extension.name, extension.plugin, getattr(extension.entry_point, "dist", None))
+            self._admit(
+                extension.name, extension.plugin, getattr(extension.entry_point, "dist", None)
+            )
         self._check_requirements()
 
     def add(self, module: ModuleType, name: str | None = None) -> None:
@@ -208,7 +210,7 @@ class PluginRegistry:
             return f"plugin {name!r} is quarantined: {self.quarantined[name].reason}"
         return f"plugin {name!r} is not installed"
 
-    # --- calling hooks -----------------------------------------------------------------------------
+    # --- calling hooks ---------------------------------------------------------------------
 
     def impls(self, hook_name: str, only: str | None = None) -> list[pluggy.HookImpl]:
         """Implementations of a hook in call order, optionally of one plugin only."""

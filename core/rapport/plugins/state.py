@@ -35,12 +35,12 @@ async def sync(force: bool = False) -> None:
 
 
 async def _write_state(name: str, enabled: bool) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     exists = await PluginState.exists().where(PluginState.name == name)
     if exists:
-        await PluginState.update(
-            {PluginState.enabled: enabled, PluginState.changed_at: now}
-        ).where(PluginState.name == name)
+        await PluginState.update({PluginState.enabled: enabled, PluginState.changed_at: now}).where(
+            PluginState.name == name
+        )
     else:
         await PluginState.insert(PluginState(name=name, enabled=enabled, changed_at=now))
 

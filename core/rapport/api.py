@@ -1,0 +1,137 @@
+"""The public plugin API: everything a plugin may import from the core.
+
+A plugin (first-party or third-party) imports ``rapport.api`` and nothing else of
+``rapport``; an import-linter contract enforces it for the plugins in this repository.
+Names here are stable within a major version of :data:`API_VERSION`.
+"""
+
+from rapport.activities.kinds import ActivityKind
+from rapport.activities.service import (
+    ActivityError,
+    ActivityNotFound,
+    complete_task,
+    log_activity,
+    open_tasks,
+    timeline,
+)
+from rapport.contacts.custom_fields import CustomField
+from rapport.contacts.dedupe import DuplicateContact, DuplicateMatch, find_duplicates
+from rapport.contacts.lookup import (
+    contact_by_email,
+    contact_by_phone,
+    contacts_by_email,
+    contacts_by_phone,
+    match_contact,
+)
+from rapport.contacts.merge import MergeError, merge_contacts
+from rapport.contacts.phones import PhoneError, format_international, normalise_phone
+from rapport.contacts.refs import ContactRef
+from rapport.contacts.search import search_contacts
+from rapport.contacts.service import (
+    ContactNotFound,
+    archive_contact,
+    create_contact,
+    get_contact,
+    update_contact,
+)
+from rapport.contacts.validation import ValidationError
+from rapport.db.transaction import transaction
+from rapport.events.base import Event, EventMeta
+from rapport.events.bus import publish
+from rapport.events.consumers import Consumer
+from rapport.events.core_events import (
+    ActivityLogged,
+    ContactArchived,
+    ContactCreated,
+    ContactMerged,
+    ContactUpdated,
+    LeadReceived,
+    PluginDisabled,
+    PluginEnabled,
+    TaskCompleted,
+)
+from rapport.hookspecs import hookimpl
+from rapport.jobs.definitions import JobDefinition, Schedule, Service
+from rapport.jobs.queue import enqueue
+from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
+from rapport.plugins.presets import BusinessType
+from rapport.runtime import Runtime
+from rapport.settings import Settings
+from rapport.users.permissions import Permission
+from rapport.web.themes import Theme
+
+
+def settings() -> Settings:
+    """The instance's settings (phone region, currency, language, data directory…)."""
+    from rapport.runtime import current
+
+    return current().settings
+
+
+async def resolve_caller(phone: str) -> ContactRef | None:
+    """Ask every enabled plugin, in order, who calls from ``phone`` (first answer wins)."""
+    from rapport.runtime import current
+
+    return await current().plugins.call_first("resolve_caller", phone=phone)
+
+
+__all__ = [
+    "API_VERSION",
+    "ActivityError",
+    "ActivityKind",
+    "ActivityLogged",
+    "ActivityNotFound",
+    "BusinessType",
+    "Consumer",
+    "ContactArchived",
+    "ContactCreated",
+    "ContactMerged",
+    "ContactNotFound",
+    "ContactRef",
+    "ContactUpdated",
+    "CustomField",
+    "DuplicateContact",
+    "DuplicateMatch",
+    "Event",
+    "EventMeta",
+    "JobDefinition",
+    "LeadReceived",
+    "Manifest",
+    "MergeError",
+    "Permission",
+    "PhoneError",
+    "PluginDisabled",
+    "PluginEnabled",
+    "Runtime",
+    "Schedule",
+    "Service",
+    "SettingField",
+    "Settings",
+    "TaskCompleted",
+    "Theme",
+    "ValidationError",
+    "archive_contact",
+    "complete_task",
+    "contact_by_email",
+    "contact_by_phone",
+    "contacts_by_email",
+    "contacts_by_phone",
+    "create_contact",
+    "enqueue",
+    "find_duplicates",
+    "format_international",
+    "get_contact",
+    "hookimpl",
+    "log_activity",
+    "match_contact",
+    "merge_contacts",
+    "normalise_phone",
+    "open_tasks",
+    "publish",
+    "resolve_caller",
+    "search_contacts",
+    "settings",
+    "timeline",
+    "transaction",
+    "update_contact",
+]

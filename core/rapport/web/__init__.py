@@ -1,0 +1,1 @@
+"""The web application: Litestar, server-rendered pages, plugin routes, the JSON API."""

@@ -7,6 +7,8 @@ Hooks come in families, told apart by their prefix:
   Each implementation returns a list; Rapport concatenates the lists of all enabled plugins.
 * ``handle_event`` — react, in process and after commit, to an event on the bus.
 * ``resolve_*`` — the first implementation that returns something other than ``None`` wins.
+* UI slots — ``menu_items``, ``contact_card_panels``, ``contact_actions``,
+  ``dashboard_widgets``, ``extra_css_urls``, ``extra_js_urls``: called per request.
 * lifecycle — ``startup``, ``shutdown``, ``plugin_enabled``, ``plugin_disabled``.
 
 Any implementation may be a plain function or an ``async def``; Rapport awaits the result.
@@ -144,6 +146,76 @@ def register_business_types() -> list[Any]:
     enables; presets with the same name from several plugins are merged (their plugin lists
     joined), so a plugin can add itself to the core's ``retail`` preset.
     """
+
+
+@hookspec
+def register_template_dirs() -> list[Any]:
+    """Return directories (``pathlib.Path``) holding this plugin's Jinja templates.
+
+    Called when the web app is built, for every installed plugin. Templates are found after the
+    theme's and before the default theme's, so name them under a folder of the plugin's name
+    (``funnel/board.html``) and extend ``base.html`` to get the layout.
+    """
+
+
+@hookspec
+def register_translations() -> list[Any]:
+    """Return directories holding ``<lang>/LC_MESSAGES/messages.po`` catalogs of this plugin.
+
+    Called when the web app is built, for every installed plugin. Messages missing from the
+    core's catalog are looked up in these, in plugin order.
+    """
+
+
+# --- UI slots (called per request, only for enabled plugins; each implementation isolated) -----
+
+
+@hookspec
+def menu_items(request: Any) -> list[Any]:
+    """Return :class:`rapport.api.MenuItem` entries for the main navigation.
+
+    Called on every full page for every enabled plugin. ``request`` is the Litestar request;
+    ``request.scope["user"]`` is the signed-in user. Items whose ``permission`` the user lacks
+    are hidden. An implementation that raises is logged and skipped.
+    """
+
+
+@hookspec
+def contact_card_panels(contact: dict[str, Any], request: Any) -> list[Any]:
+    """Return :class:`rapport.api.CardPanel` boxes for a contact's card.
+
+    Called when a card is shown, for every enabled plugin. ``contact`` is the dict
+    :func:`rapport.api.get_contact` returns. An implementation that raises is shown as an error
+    box in its place; the rest of the card renders.
+    """
+
+
+@hookspec
+def contact_actions(contact: dict[str, Any], request: Any) -> list[Any]:
+    """Return :class:`rapport.api.ContactAction` buttons for a contact's card header.
+
+    Called when a card is shown, for every enabled plugin (a click-to-call button, "new
+    deal"…). ``POST`` actions are sent as forms carrying the CSRF token.
+    """
+
+
+@hookspec
+def dashboard_widgets(request: Any) -> list[Any]:
+    """Return :class:`rapport.api.DashboardWidget` boxes for the signed-in user's "My day" page.
+
+    Called for every enabled plugin when the page is shown; a widget that raises becomes an
+    error box.
+    """
+
+
+@hookspec
+def extra_css_urls(request: Any) -> list[str]:
+    """Return URLs of style sheets to link on every page (after the theme's)."""
+
+
+@hookspec
+def extra_js_urls(request: Any) -> list[str]:
+    """Return URLs of scripts to load (deferred) on every page, after htmx."""
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from rapport.contacts.tables import (
 from rapport.events.tables import ConsumerCursor, DeliveryRetry, OutboxEvent
 from rapport.jobs.tables import Job, ScheduleState
 from rapport.plugins.tables import InstanceSetting, PluginState
-from rapport.users.tables import RolePermission, User
+from rapport.users.tables import LoginFailure, RolePermission, User, UserSession
 
 APP_CONFIG = AppConfig(
     app_name="rapport",
@@ -40,6 +40,8 @@ APP_CONFIG = AppConfig(
         ScheduleState,
         PluginState,
         InstanceSetting,
+        UserSession,
+        LoginFailure,
     ],
     migration_dependencies=[],
     commands=[],

@@ -32,12 +32,16 @@ def _routes_plugin() -> types.ModuleType:
     return module
 
 
-async def test_home_and_health_are_public(rapport_settings):
+async def test_sign_in_health_and_static_files_are_public(rapport_settings):
     app = create_app(rapport_settings, PluginRegistry())
     async with AsyncTestClient(app) as client:
-        home = await client.get("/")
-        assert "Rapport is running" in home.text
-        assert "/static/rapport.css" in home.text
+        home = await client.get("/", follow_redirects=False)
+        assert home.headers["location"] == "/login"
+        login = await client.get("/login")
+        assert 'name="password"' in login.text
+        assert "/static/rapport.css" in login.text
+        assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
+        assert login.headers["x-content-type-options"] == "nosniff"
         css = await client.get("/static/rapport.css")
         assert "--accent" in css.text
         health = await client.get("/healthz")

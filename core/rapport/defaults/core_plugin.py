@@ -52,3 +52,15 @@ async def resolve_caller(phone: str):
     from rapport.contacts.lookup import contact_by_phone
 
     return await contact_by_phone(phone)
+
+
+@hookimpl
+def menu_items(request):
+    from rapport.web.i18n import gettext as _
+    from rapport.web.slots import MenuItem
+
+    return [
+        MenuItem(_("My day"), "/my-day", order=10, key="my-day"),
+        MenuItem(_("Contacts"), "/contacts", order=20, permission="contacts.view", key="contacts"),
+        MenuItem(_("Admin"), "/admin", order=900, permission="plugins.manage", key="admin"),
+    ]

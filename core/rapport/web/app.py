@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -17,12 +20,18 @@ from rapport import bootstrap
 from rapport.plugins.registry import PluginRegistry
 from rapport.runtime import current
 from rapport.settings import Settings, load_settings
+from rapport.web import i18n
+from rapport.web.errors import HANDLERS
+from rapport.web.middleware import context_middleware, security_headers_middleware
 from rapport.web.plugin_routes import plugin_routers, require_login
 from rapport.web.themes import DEFAULT_THEME, discover_themes, template_environment
 
 log = logging.getLogger(__name__)
 
 IN_PROCESS_WORKER_ENV = "RAPPORT_IN_PROCESS_WORKER"
+CORE_STATIC = Path(__file__).parent / "static"
+CSRF_COOKIE = "rapport_csrf"
+CSRF_HEADER = "x-csrftoken"
 
 
 @get("/healthz", include_in_schema=False, opt={"public": True})
@@ -30,15 +39,22 @@ async def healthz() -> dict[str, Any]:
     return {"status": "ok", "database": current().engine.engine_type}
 
 
-async def _sync_plugins(request: Request) -> None:
-    from rapport.plugins.state import sync
+def _core_routes() -> list[Any]:
+    from rapport.web.home import home
+    from rapport.web.pages import admin, auth, contacts, my_day, search
 
-    await sync()
+    return [
+        healthz,
+        home,
+        *auth.ROUTES,
+        *contacts.ROUTES,
+        *search.ROUTES,
+        *my_day.ROUTES,
+        *admin.ROUTES,
+    ]
 
 
-def create_app(
-    settings: Settings | None = None, registry: PluginRegistry | None = None
-) -> Litestar:
+def create_app(settings: Settings | None = None, registry: PluginRegistry | None = None) -> Litestar:
     """Build the app; ``rapport serve`` calls it with no arguments (settings from the env)."""
     settings = settings or load_settings()
     registry = registry if registry is not None else PluginRegistry()
@@ -59,25 +75,39 @@ def create_app(
             await worker["task"]
         await bootstrap.stop()
 
-    from rapport.web.home import home
-
+    modules = registry.all_modules()
+    for directory in registry.collect_from(modules, "register_translations"):
+        i18n.add_catalog_dir(Path(directory))
     themes = discover_themes()
-    environment = template_environment(themes, settings.extra.get("theme", DEFAULT_THEME))
-    environment.globals["static_url"] = lambda name: f"/static/{name}"
+    environment = template_environment(
+        themes,
+        settings.extra.get("theme", DEFAULT_THEME),
+        plugin_dirs=[Path(d) for d in registry.collect_from(modules, "register_template_dirs")],
+    )
     static_dirs = [t.static for name, t in themes.items() if name != DEFAULT_THEME]
     static = create_static_files_router(
         path="/static",
-        directories=[*static_dirs, themes[DEFAULT_THEME].static],
+        directories=[*static_dirs, themes[DEFAULT_THEME].static, CORE_STATIC],
         opt={"public": True},
         include_in_schema=False,
     )
-
     return Litestar(
-        route_handlers=[healthz, home, static, *plugin_routers(registry)],
+        route_handlers=[*_core_routes(), static, *plugin_routers(registry)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         guards=[require_login],
+        middleware=[
+            DefineMiddleware(security_headers_middleware),
+            DefineMiddleware(context_middleware),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=CSRF_COOKIE,
+            header_name=CSRF_HEADER,
+            cookie_samesite="lax",
+            cookie_httponly=False,  # htmx reads nothing from it; the token is in the page
+        ),
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
-        before_request=_sync_plugins,
         state=State({"settings": settings}),
     )

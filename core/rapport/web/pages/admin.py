@@ -1,0 +1,3 @@
+"""Pages: admin."""
+
+ROUTES: list = []

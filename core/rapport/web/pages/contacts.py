@@ -1,0 +1,3 @@
+"""Pages: contacts."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Pages: my_day."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Pages: search."""
+
+ROUTES: list = []

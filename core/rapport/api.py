@@ -58,6 +58,7 @@ from rapport.plugins.presets import BusinessType
 from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.permissions import Permission
+from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
 from rapport.web.themes import Theme
 
 
@@ -82,6 +83,8 @@ __all__ = [
     "ActivityLogged",
     "ActivityNotFound",
     "BusinessType",
+    "CardPanel",
+    "ContactAction",
     "Consumer",
     "ContactArchived",
     "ContactCreated",
@@ -90,6 +93,7 @@ __all__ = [
     "ContactRef",
     "ContactUpdated",
     "CustomField",
+    "DashboardWidget",
     "DuplicateContact",
     "DuplicateMatch",
     "Event",
@@ -97,6 +101,7 @@ __all__ = [
     "JobDefinition",
     "LeadReceived",
     "Manifest",
+    "MenuItem",
     "MergeError",
     "Permission",
     "PhoneError",

@@ -1,7 +1,6 @@
 """The outbox: events are written with the change and dispatched only after commit."""
 
 import pytest
-
 from rapport.db.transaction import transaction
 from rapport.events.bus import publish
 from rapport.events.core_events import ContactCreated

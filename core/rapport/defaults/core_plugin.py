@@ -64,3 +64,28 @@ def menu_items(request):
         MenuItem(_("Contacts"), "/contacts", order=20, permission="contacts.view", key="contacts"),
         MenuItem(_("Admin"), "/admin", order=900, permission="plugins.manage", key="admin"),
     ]
+
+
+@hookimpl
+async def startup(runtime):
+    """Apply the administrators' stored overrides (language, phone region, currency) to this
+    process's settings before it serves anything."""
+    from rapport.settings_store import refresh
+
+    await refresh(force=True)
+
+
+@hookimpl
+def register_jobs():
+    """The reminder of tasks coming due (``rapport.activities.reminders``)."""
+    from rapport.activities.reminders import reminder_jobs
+
+    return reminder_jobs()
+
+
+@hookimpl
+def register_schedules():
+    """Task reminders run every minute."""
+    from rapport.activities.reminders import reminder_schedules
+
+    return reminder_schedules()

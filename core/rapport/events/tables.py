@@ -21,6 +21,9 @@ class ConsumerCursor(Table, tablename="rapport_consumer_cursor"):
     consumer = Varchar(length=100, unique=True)
     position = BigInt(default=0)
     updated_at = Timestamptz(default=TimestamptzNow())
+    # The worker delivering to this consumer holds a lease on the row, so two never interleave.
+    locked_by = Varchar(length=100, default="")
+    locked_until = Timestamptz(null=True, default=None)
 
 
 class DeliveryRetry(Table, tablename="rapport_delivery_retry"):
@@ -32,4 +35,6 @@ class DeliveryRetry(Table, tablename="rapport_delivery_retry"):
     attempts = Integer(default=1)
     next_attempt_at = Timestamptz(default=TimestamptzNow())
     last_error = Text(default="")
-    status = Varchar(length=16, default="pending")  # "pending" or "dead"
+    # "pending": the next attempt is due at next_attempt_at; "waiting": queued behind an
+    # earlier event of its key, attempted once that one is through; "dead": given up.
+    status = Varchar(length=16, default="pending")

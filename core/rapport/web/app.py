@@ -12,7 +12,6 @@ from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
@@ -22,9 +21,16 @@ from rapport.runtime import current
 from rapport.settings import Settings, load_settings
 from rapport.web import i18n
 from rapport.web.errors import HANDLERS
+from rapport.web.live import LivePlugin
 from rapport.web.middleware import context_middleware, security_headers_middleware
 from rapport.web.plugin_routes import plugin_routers, require_login
-from rapport.web.themes import DEFAULT_THEME, discover_themes, template_environment
+from rapport.web.themes import (
+    DEFAULT_THEME,
+    discover_themes,
+    theme_middleware,
+    theme_static_path,
+    themed_engine,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,24 +85,34 @@ def create_app(settings: Settings | None = None, registry: PluginRegistry | None
     for directory in registry.collect_from(modules, "register_translations"):
         i18n.add_catalog_dir(Path(directory))
     themes = discover_themes()
-    environment = template_environment(
+    engine = themed_engine(
         themes,
         settings.extra.get("theme", DEFAULT_THEME),
         plugin_dirs=[Path(d) for d in registry.collect_from(modules, "register_template_dirs")],
     )
-    static_dirs = [t.static for name, t in themes.items() if name != DEFAULT_THEME]
     static = create_static_files_router(
         path="/static",
-        directories=[*static_dirs, themes[DEFAULT_THEME].static, CORE_STATIC],
+        directories=[themes[DEFAULT_THEME].static, CORE_STATIC],
         opt={"public": True},
         include_in_schema=False,
     )
+    theme_statics = [
+        create_static_files_router(
+            path=theme_static_path(name, "").rstrip("/"),
+            directories=[theme.static],
+            name=f"static-theme-{name}",
+            opt={"public": True},
+            include_in_schema=False,
+        )
+        for name, theme in sorted(themes.items())
+    ]
     return Litestar(
-        route_handlers=[*_core_routes(), static, *plugin_routers(registry)],
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
+        route_handlers=[*_core_routes(), static, *theme_statics, *plugin_routers(registry)],
+        template_config=TemplateConfig(instance=engine),
         guards=[require_login],
         middleware=[
             DefineMiddleware(security_headers_middleware),
+            DefineMiddleware(theme_middleware),
             DefineMiddleware(context_middleware),
         ],
         csrf_config=CSRFConfig(
@@ -107,6 +123,7 @@ def create_app(settings: Settings | None = None, registry: PluginRegistry | None
             cookie_httponly=False,  # htmx reads nothing from it; the token is in the page
         ),
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        plugins=[LivePlugin(settings)],  # live pushes: channels, GET /live, stream shutdown
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         state=State({"settings": settings}),

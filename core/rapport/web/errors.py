@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from rapport.web.i18n import LANGUAGES, current_language
 from rapport.web.i18n import gettext as _
 
 log = logging.getLogger("rapport.web")
@@ -34,7 +35,8 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Temp
     return Template(
         "error.html",
         context={"status": status, "title": title, "message": message,
-                 "user": request.scope.get("user"), "menu": [], "extra_css": [], "extra_js": []},
+                 "user": request.scope.get("user"), "menu": [], "extra_css": [], "extra_js": [],
+                 "lang": current_language(), "languages": LANGUAGES, "path": request.url.path},
         status_code=status,
     )
 

@@ -1,0 +1,213 @@
+"""Contact search indexes: FTS5 on SQLite, a tsvector plus trigram indexes on PostgreSQL.
+
+What is indexed per contact, on both engines: its name (plus first and last name when the
+display name does not already hold them), the name of its company, and its normalised email
+addresses. Punctuation splits words (``anna.smith@acme.com`` → ``anna smith acme com``) and
+``ё`` is folded to ``е`` so that ``Семен`` finds ``Семён``. Triggers keep the index in step
+with ``rapport_contact`` and ``rapport_contact_email``; renaming a company re-indexes its
+people (one indexed lookup per person). Phones need nothing here: their reversed digits
+already have a btree index (migration 0001).
+
+``rapport.contacts.search`` is the only reader; ``reindex_all()`` there repopulates from the
+same definitions (the SQLite view and the PostgreSQL function created below).
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+
+ID = "2026-11-22T21:30:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "contact search"
+
+# --- SQLite ------------------------------------------------------------------------------
+
+# The search document of every contact, computed from the base tables; the triggers and
+# the full repopulation both read it, so the document is defined once.
+_SQLITE_DOC_VIEW = """
+CREATE VIEW rapport_contact_search_doc AS
+SELECT
+    c.id AS id,
+    c.company AS company_id,
+    replace(replace(
+        coalesce(c.name, '')
+        || CASE WHEN instr(coalesce(c.name, ''), coalesce(c.first_name, '')) > 0
+                THEN '' ELSE ' ' || c.first_name END
+        || CASE WHEN instr(coalesce(c.name, ''), coalesce(c.last_name, '')) > 0
+                THEN '' ELSE ' ' || c.last_name END,
+        'ё', 'е'), 'Ё', 'Е') AS name,
+    coalesce((SELECT replace(replace(co.name, 'ё', 'е'), 'Ё', 'Е')
+              FROM rapport_contact co WHERE co.id = c.company), '') AS company,
+    coalesce((SELECT group_concat(e.normalized, ' ')
+              FROM rapport_contact_email e WHERE e.contact = c.id), '') AS emails
+FROM rapport_contact c
+"""
+
+_SQLITE_INSERT_ONE = (
+    "INSERT INTO rapport_contact_fts(rowid, name, company, emails)"
+    " SELECT id, name, company, emails FROM rapport_contact_search_doc WHERE id = {id};"
+)
+
+
+def _sqlite_refresh(contact_id: str) -> str:
+    """Trigger body statements that re-index one contact (regular FTS5: delete, insert)."""
+    return (
+        f"DELETE FROM rapport_contact_fts WHERE rowid = {contact_id}; "
+        + _SQLITE_INSERT_ONE.format(id=contact_id)
+    )
+
+
+SQLITE_STATEMENTS = [
+    # A regular (content-storing) FTS5 table keyed by rowid = contact id: contentless tables
+    # cannot delete rows on SQLite < 3.43. Prefix indexes of 1-3 characters keep prefix
+    # queries ("a"*, "ив"*) from expanding every term that starts with them.
+    "CREATE VIRTUAL TABLE rapport_contact_fts USING fts5("
+    "name, company, emails, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3')",
+    _SQLITE_DOC_VIEW,
+    "CREATE TRIGGER rapport_contact_fts_insert AFTER INSERT ON rapport_contact BEGIN "
+    + _SQLITE_INSERT_ONE.format(id="NEW.id")
+    + " END",
+    "CREATE TRIGGER rapport_contact_fts_update"
+    " AFTER UPDATE OF name, first_name, last_name, company ON rapport_contact"
+    " WHEN OLD.name IS NOT NEW.name OR OLD.first_name IS NOT NEW.first_name"
+    " OR OLD.last_name IS NOT NEW.last_name OR OLD.company IS NOT NEW.company BEGIN "
+    + _sqlite_refresh("NEW.id")
+    + " END",
+    "CREATE TRIGGER rapport_contact_fts_company_renamed AFTER UPDATE OF name ON rapport_contact"
+    " WHEN NEW.kind = 'company' AND OLD.name IS NOT NEW.name BEGIN"
+    " DELETE FROM rapport_contact_fts"
+    " WHERE rowid IN (SELECT id FROM rapport_contact WHERE company = NEW.id);"
+    " INSERT INTO rapport_contact_fts(rowid, name, company, emails)"
+    " SELECT id, name, company, emails FROM rapport_contact_search_doc"
+    " WHERE company_id = NEW.id;"
+    " END",
+    "CREATE TRIGGER rapport_contact_fts_delete AFTER DELETE ON rapport_contact BEGIN"
+    " DELETE FROM rapport_contact_fts WHERE rowid = OLD.id; END",
+    "CREATE TRIGGER rapport_contact_email_fts_insert AFTER INSERT ON rapport_contact_email BEGIN "
+    + _sqlite_refresh("NEW.contact")
+    + " END",
+    "CREATE TRIGGER rapport_contact_email_fts_delete AFTER DELETE ON rapport_contact_email BEGIN "
+    + _sqlite_refresh("OLD.contact")
+    + " END",
+    "CREATE TRIGGER rapport_contact_email_fts_update"
+    " AFTER UPDATE OF contact, normalized ON rapport_contact_email BEGIN "
+    + _sqlite_refresh("OLD.contact")
+    + " "
+    + _sqlite_refresh("NEW.contact")
+    + " END",
+    "INSERT INTO rapport_contact_fts(rowid, name, company, emails)"
+    " SELECT id, name, company, emails FROM rapport_contact_search_doc",
+]
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+# ASCII punctuation becomes spaces (so the parser never sees an email or a host name as one
+# word) and ё becomes е; the 32 spaces match the 32 punctuation characters.
+_PG_TEXT_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION rapport_search_text(value text) RETURNS text"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$"
+    " SELECT translate(coalesce(value, ''),"
+    " '!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~ёЁ',"
+    " '" + " " * 32 + "еЕ') $$"
+)
+
+_PG_DOC_FUNCTION = """
+CREATE OR REPLACE FUNCTION rapport_contact_search_doc(
+    p_id integer, p_name text, p_first text, p_last text, p_company integer
+) RETURNS tsvector LANGUAGE sql STABLE AS $$
+    SELECT
+        setweight(to_tsvector('simple', rapport_search_text(
+            coalesce(p_name, '')
+            || CASE WHEN strpos(coalesce(p_name, ''), coalesce(p_first, '')) > 0
+                    THEN '' ELSE ' ' || p_first END
+            || CASE WHEN strpos(coalesce(p_name, ''), coalesce(p_last, '')) > 0
+                    THEN '' ELSE ' ' || p_last END)), 'A')
+        || setweight(to_tsvector('simple', rapport_search_text(
+            (SELECT co.name FROM rapport_contact co WHERE co.id = p_company))), 'B')
+        || setweight(to_tsvector('simple', rapport_search_text(
+            (SELECT string_agg(e.normalized, ' ') FROM rapport_contact_email e
+             WHERE e.contact = p_id))), 'C')
+$$
+"""
+
+_PG_CONTACT_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION rapport_contact_search_doc_trg() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.search_doc := rapport_contact_search_doc(
+        NEW.id, NEW.name, NEW.first_name, NEW.last_name, NEW.company);
+    RETURN NEW;
+END
+$$
+"""
+
+_PG_COMPANY_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION rapport_contact_company_renamed_trg() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE rapport_contact
+    SET search_doc = rapport_contact_search_doc(id, name, first_name, last_name, company)
+    WHERE company = NEW.id;
+    RETURN NULL;
+END
+$$
+"""
+
+_PG_EMAIL_TRIGGER_FUNCTION = """
+CREATE OR REPLACE FUNCTION rapport_contact_email_search_trg() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE rapport_contact
+        SET search_doc = rapport_contact_search_doc(id, name, first_name, last_name, company)
+        WHERE id = OLD.contact;
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.contact IS DISTINCT FROM OLD.contact) THEN
+        UPDATE rapport_contact
+        SET search_doc = rapport_contact_search_doc(id, name, first_name, last_name, company)
+        WHERE id = NEW.contact;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+POSTGRES_STATEMENTS = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "ALTER TABLE rapport_contact ADD COLUMN search_doc tsvector",
+    _PG_TEXT_FUNCTION,
+    _PG_DOC_FUNCTION,
+    _PG_CONTACT_TRIGGER_FUNCTION,
+    _PG_COMPANY_TRIGGER_FUNCTION,
+    _PG_EMAIL_TRIGGER_FUNCTION,
+    "CREATE TRIGGER rapport_contact_search_doc"
+    " BEFORE INSERT OR UPDATE OF name, first_name, last_name, company ON rapport_contact"
+    " FOR EACH ROW EXECUTE FUNCTION rapport_contact_search_doc_trg()",
+    "CREATE TRIGGER rapport_contact_company_renamed AFTER UPDATE OF name ON rapport_contact"
+    " FOR EACH ROW WHEN (NEW.kind = 'company' AND OLD.name IS DISTINCT FROM NEW.name)"
+    " EXECUTE FUNCTION rapport_contact_company_renamed_trg()",
+    "CREATE TRIGGER rapport_contact_email_search"
+    " AFTER INSERT OR DELETE OR UPDATE OF contact, normalized ON rapport_contact_email"
+    " FOR EACH ROW EXECUTE FUNCTION rapport_contact_email_search_trg()",
+    "UPDATE rapport_contact"
+    " SET search_doc = rapport_contact_search_doc(id, name, first_name, last_name, company)",
+    "CREATE INDEX rapport_contact_search ON rapport_contact USING gin (search_doc)",
+    # Email prefix search compares in byte order whatever the database's collation is.
+    'CREATE INDEX rapport_contact_email_prefix ON rapport_contact_email (normalized COLLATE "C")',
+    # Email substring search ("@acme.com", "smith@acm") when no address starts with the text.
+    "CREATE INDEX rapport_contact_email_trgm ON rapport_contact_email"
+    " USING gin (normalized gin_trgm_ops)",
+]
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="rapport", description=DESCRIPTION)
+
+    async def create_search_indexes():
+        from piccolo.engine import engine_finder
+
+        engine = engine_finder()
+        statements = SQLITE_STATEMENTS if engine.engine_type == "sqlite" else POSTGRES_STATEMENTS
+        for statement in statements:
+            await engine.run_ddl(statement)
+
+    manager.add_raw(create_search_indexes)
+    return manager

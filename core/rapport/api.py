@@ -14,6 +14,7 @@ from rapport.activities.service import (
     open_tasks,
     timeline,
 )
+from rapport.bootstrap import running
 from rapport.contacts.custom_fields import CustomField
 from rapport.contacts.dedupe import DuplicateContact, DuplicateMatch, find_duplicates
 from rapport.contacts.lookup import (
@@ -52,12 +53,16 @@ from rapport.events.core_events import (
 )
 from rapport.hookspecs import hookimpl
 from rapport.jobs.definitions import JobDefinition, Schedule, Service
-from rapport.jobs.queue import enqueue
+from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
 from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.permissions import Permission
+from rapport.web.i18n import gettext, ngettext
+from rapport.web.live import notify_user, push_to_user
+from rapport.web.plugin_routes import requires_permission
+from rapport.web.rendering import fragment, page, render_html
 from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
 from rapport.web.themes import Theme
 
@@ -84,8 +89,8 @@ __all__ = [
     "ActivityNotFound",
     "BusinessType",
     "CardPanel",
-    "ContactAction",
     "Consumer",
+    "ContactAction",
     "ContactArchived",
     "ContactCreated",
     "ContactMerged",
@@ -125,16 +130,27 @@ __all__ = [
     "enqueue",
     "find_duplicates",
     "format_international",
+    "fragment",
     "get_contact",
+    "get_job",
+    "gettext",
     "hookimpl",
     "log_activity",
     "match_contact",
     "merge_contacts",
+    "ngettext",
     "normalise_phone",
+    "notify_user",
     "open_tasks",
+    "page",
     "publish",
+    "push_to_user",
+    "render_html",
+    "requires_permission",
     "resolve_caller",
+    "running",
     "search_contacts",
+    "set_progress",
     "settings",
     "timeline",
     "transaction",

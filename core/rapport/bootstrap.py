@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from rapport.db.current import use_engine
 from rapport.db.engine import create_engine, start_engine, stop_engine
@@ -46,6 +48,21 @@ async def start(
     if call_startup:
         await registry.call("startup", runtime=runtime)
     return runtime
+
+
+@asynccontextmanager
+async def running(settings: Settings | None = None) -> AsyncIterator[Runtime]:
+    """Rapport started for a script or a plugin's CLI command, without ``startup`` hooks.
+
+    ``async with running() as runtime: ...`` — settings default to the environment's.
+    """
+    from rapport.settings import load_settings
+
+    runtime = await start(settings or load_settings(), call_startup=False)
+    try:
+        yield runtime
+    finally:
+        await stop()
 
 
 async def stop() -> None:

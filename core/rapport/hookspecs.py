@@ -110,11 +110,12 @@ def register_schedules() -> list[Any]:
 
 @hookspec
 def register_services() -> list[Any]:
-    """Return :class:`rapport.api.Service` values: long-lived tasks started with the worker.
+    """Return :class:`rapport.api.Service` values: long-lived tasks run by the worker.
 
-    Called when the worker starts. Each service's ``start()`` is awaited in its own task and
-    ``stop()`` at shutdown or when its plugin is disabled; a service that crashes is restarted
-    with back-off and its error logged.
+    Called on every worker pass for the enabled plugins. Each service's ``run()`` coroutine is
+    awaited in its own task; if it raises it is logged and restarted with back-off (1 s doubling
+    to 60 s); it is cancelled at shutdown or when its plugin is disabled. A ``run()`` that
+    returns normally is not restarted.
     """
 
 
@@ -122,9 +123,11 @@ def register_services() -> list[Any]:
 def register_event_consumers() -> list[Any]:
     """Return :class:`rapport.api.Consumer` values: asynchronous readers of the outbox.
 
-    Called when the worker starts. A consumer has a unique ``name``, the event ``types`` it
-    wants (or ``"*"``) and an async ``handle(event, meta)``; it receives each event at least
-    once, in order per event key, with retries and back-off when it raises.
+    Called on every worker pass for the enabled plugins. A consumer has a unique ``name``, the
+    event ``types`` it wants (or ``"*"``) and an async ``handle(event, meta)``; it receives each
+    event at least once, in order per event key, with retries and back-off when it raises. A new
+    consumer starts reading at the event that recorded its plugin being enabled, not at the
+    beginning of history.
     """
 
 

@@ -1,9 +1,8 @@
 """The ``rapport`` command line against a real data directory."""
 
 import pytest
-from click.testing import CliRunner
-
 import rapport.cli as rapport_cli
+from click.testing import CliRunner
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,14 @@ def run(cli, rapport_settings):
 def test_init_then_user_create(run):
     assert run("init").exit_code == 0
     created = run(
-        "user", "create", "--email", "Boss@Example.com", "--role", "admin", "--password", "s3cret-pass"
+        "user",
+        "create",
+        "--email",
+        "Boss@Example.com",
+        "--role",
+        "admin",
+        "--password",
+        "s3cret-pass",
     )
     assert created.exit_code == 0, created.output
     assert "Created admin boss@example.com" in created.output

@@ -3,7 +3,6 @@
 import asyncio
 
 import pytest
-
 from rapport.contacts.tables import Tag
 from rapport.db.current import current_engine
 from rapport.db.engine import KeptSQLiteEngine
@@ -30,7 +29,7 @@ async def test_queries_reuse_kept_connections(sqlite_engine):
     finally:
         sqlite_engine.release(connection)
     assert list(mode.values()) == ["wal"]
-    assert list(timeout.values())[0] >= 5000
+    assert next(iter(timeout.values())) >= 5000
     assert list(keys.values()) == [1]
 
 

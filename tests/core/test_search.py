@@ -111,6 +111,21 @@ async def test_yo_and_ye_are_one_letter(people):
     assert await ids("семён петр") == [people["semyon"]]
 
 
+async def test_words_longer_than_the_prefix_index_are_matched_in_full(rapport):
+    # SQLite's index holds prefixes of up to six letters: "alexan" matches every name here;
+    # the rest of a longer word is checked on those candidates, or searched in full when
+    # they leave the answer open.
+    for number in range(60):
+        await add_contact(f"Alexandrov Number{number}")
+    alexandra = await add_contact("Alexandra Last")
+    assert await ids("alexandra") == [alexandra]
+    assert await ids("alexandra las") == [alexandra]
+    many = await ids("alexandrov", limit=100)
+    assert len(many) == 60 and alexandra not in many
+    assert len(await ids("Alexandr")) == 20
+    assert await ids("alexandrovich") == []
+
+
 async def test_company_name_finds_the_company_and_its_people(people):
     found = await search_contacts("acme")
     assert [h["id"] for h in found] == [people["acme"], people["anna"]]
@@ -207,6 +222,14 @@ async def test_phone_by_its_last_digits(people, typed):
     found = await search_contacts(typed)
     assert [h["id"] for h in found] == [people["anna"]]
     assert found[0]["phone"] == "+79123456789"
+
+
+async def test_number_typed_from_its_plus_matches_by_its_start(people):
+    other = await add_contact("Ends Alike", phones=("+7 800 079-12-34",))  # ends with 7912 34
+    assert await ids("+7 912 34") == [people["anna"]]
+    assert await ids("+7 912") == [people["anna"]]
+    assert await ids("+7 495") == [people["ivan"]]
+    assert await ids("7912 34") == [other]  # without the plus: the last digits
 
 
 async def test_phone_exact_match_comes_before_suffix_matches(people):

@@ -3,7 +3,6 @@
 import stat
 
 import pytest
-
 from rapport.settings import SettingsError, load_settings
 
 
@@ -50,3 +49,15 @@ def test_bad_values_name_the_setting(tmp_path, text, field):
     (tmp_path / "rapport.toml").write_text(text + "\n")
     with pytest.raises(SettingsError, match=field):
         load_settings(tmp_path, env={})
+
+
+async def test_running_starts_and_stops_rapport_for_a_script(rapport_settings):
+    from rapport.api import create_contact, get_contact, running
+    from rapport.runtime import current
+
+    async with running(rapport_settings) as runtime:
+        assert current() is runtime
+        contact_id = await create_contact({"first_name": "Script"})
+        assert (await get_contact(contact_id))["name"] == "Script"
+    with pytest.raises(RuntimeError):
+        current()

@@ -14,11 +14,16 @@ from litestar import Request, get
 from litestar.response import Template
 from markupsafe import escape
 from rapport import bootstrap
-from rapport.api import create_contact
+from rapport.api import (
+    CardPanel,
+    ContactAction,
+    DashboardWidget,
+    MenuItem,
+    create_contact,
+)
 from rapport.hookspecs import hookimpl
 from rapport.plugins import state
 from rapport.plugins.registry import PluginRegistry
-from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
 
 PLUGIN_MESSAGE = "Greetings of the day"
 PLUGIN_MESSAGE_RU = "Приветствия дня"

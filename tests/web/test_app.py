@@ -54,10 +54,53 @@ async def test_plugin_routes_follow_enabled_state_and_need_login(rapport_setting
     app = create_app(rapport_settings, registry)
     async with AsyncTestClient(app) as client:
         assert (await client.get("/routes-demo/open")).status_code == 404
-        await state.enable("routes_demo")
+        # The app's loop runs in the client's thread: database calls go through its portal.
+        client.blocking_portal.call(state.enable, "routes_demo")
         opened = await client.get("/routes-demo/open")
         assert opened.json() == {"hello": "world"}
         private = await client.get("/routes-demo/private")
         assert private.status_code == 401 and "secret" not in private.text
-        await state.disable("routes_demo")
+        client.blocking_portal.call(state.disable, "routes_demo")
         assert (await client.get("/routes-demo/open")).status_code == 404
+
+
+async def test_requires_permission_guards_a_plugin_route(rapport_settings):
+    import re
+
+    from rapport.api import requires_permission
+    from rapport.users.accounts import create_user
+
+    module = types.ModuleType("rapport_test_guarded")
+    module.manifest = Manifest(name="guarded", title="Guarded", version="1.0")
+
+    @get("/guarded/report", guards=[requires_permission("contacts.merge")])
+    async def report() -> dict:
+        return {"rows": 3}
+
+    @hookimpl
+    def register_routes():
+        return [report]
+
+    module.register_routes = register_routes
+    registry = PluginRegistry()
+    registry.add(module)
+    app = create_app(rapport_settings, registry)
+    async with AsyncTestClient(app) as client:
+        portal = client.blocking_portal
+        portal.call(state.enable, "guarded")
+        for email, role in (("staff@example.com", "staff"), ("boss@example.com", "manager")):
+            portal.call(create_user, email, role, "password-123", role)
+
+        async def sign_in(email: str) -> None:
+            page = await client.get("/login")
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text).group(1)
+            await client.post(
+                "/login",
+                data={"email": email, "password": "password-123", "_csrf_token": token},
+            )
+
+        await sign_in("staff@example.com")
+        refused = await client.get("/guarded/report", headers={"accept": "application/json"})
+        assert refused.status_code == 403 and "contacts.merge" in refused.text
+        await sign_in("boss@example.com")
+        assert (await client.get("/guarded/report")).json() == {"rows": 3}

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from babel.messages.pofile import read_po
-
 from rapport.web.catalog_check import ui_messages
 from rapport.web.i18n import LOCALE_DIR, fmt_money, set_language, translations
 
@@ -18,7 +17,9 @@ def _russian_catalog() -> dict[str, str]:
                 if message.id and message.string:
                     # A plural entry translates its singular and its plural msgid alike.
                     keys = message.id if isinstance(message.id, tuple) else (message.id,)
-                    value = message.string[0] if isinstance(message.string, tuple) else message.string
+                    value = (
+                        message.string[0] if isinstance(message.string, tuple) else message.string
+                    )
                     if value:
                         messages.update(dict.fromkeys(keys, value))
     return messages

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
-
 from rapport.plugins.registry import PluginRegistry
 from rapport.web.app import create_app
 
@@ -15,7 +14,11 @@ THEMES = Path(__file__).resolve().parents[2] / "themes"
 
 def _concrete(path: str) -> str:
     """``/contacts/{contact_id:int}`` → ``/contacts/1``."""
-    return re.sub(r"\{[^}:]+(:int)?\}", "1", re.sub(r"\{[^}]+:str\}", "x", re.sub(r"\{[^}]+:path\}", "x", path)))
+    return re.sub(
+        r"\{[^}:]+(:int)?\}",
+        "1",
+        re.sub(r"\{[^}]+:str\}", "x", re.sub(r"\{[^}]+:path\}", "x", path)),
+    )
 
 
 def _handlers(app):
@@ -27,8 +30,21 @@ def _handlers(app):
                 yield route.path, method, handler
 
 
+async def _seed_admin(settings) -> None:
+    from rapport import bootstrap
+    from rapport.users.accounts import create_user
+
+    await bootstrap.start(settings, call_startup=False)
+    try:
+        await create_user("csrf@example.com", "C", "password-123", "admin")
+    finally:
+        await bootstrap.stop()
+
+
 @pytest.fixture
 async def app_client(rapport_settings):
+    # Seeded before the app starts: the app's loop runs in the client's thread.
+    await _seed_admin(rapport_settings)
     app = create_app(rapport_settings, PluginRegistry())
     async with AsyncTestClient(app) as client:
         yield app, client
@@ -54,11 +70,8 @@ async def test_every_non_public_route_refuses_anonymous_requests(app_client):
     assert checked >= 3
 
 
-async def test_every_post_without_the_csrf_token_is_refused(app_client, rapport_settings):
-    from rapport.users.accounts import create_user
-
+async def test_every_post_without_the_csrf_token_is_refused(app_client):
     app, client = app_client
-    await create_user("csrf@example.com", "C", "password-123", "admin")
     login_page = await client.get("/login")
     token = re.search(r'name="_csrf_token" value="([^"]+)"', login_page.text).group(1)
     signed_in = await client.post(
@@ -91,6 +104,6 @@ def test_templates_escape_by_default_and_mark_safe_only_trusted_html():
             line = text[: match.start()].count("\n") + 1
             context = text[max(0, match.start() - 80) : match.end()]
             # Only plugin-rendered panel/widget HTML and slot error boxes may be marked safe.
-            assert re.search(r"(panel|widget|item|error)\.html", context) or template.name in allowed, (
-                f"{template}:{line} marks something safe: {context!r}"
-            )
+            assert (
+                re.search(r"(panel|widget|item|error)\.html", context) or template.name in allowed
+            ), f"{template}:{line} marks something safe: {context!r}"

@@ -81,7 +81,10 @@ async def worker(ctx: Context, once: bool, concurrency: int) -> None:
     await runtime.plugins.call("startup", runtime=runtime)
     try:
         if once:
-            click.echo(str(await run_once(runtime)))
+            import socket
+
+            name = f"{socket.gethostname()}:{os.getpid()}:once"
+            click.echo(str(await run_once(runtime, name=name)))
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rapport.contacts.phones import digits, reverse_digits, try_normalise
+from rapport.contacts.phones import digits, try_normalise
 from rapport.contacts.tables import Contact
 from rapport.db.current import is_sqlite
 from rapport.db.transaction import transaction
@@ -45,13 +45,15 @@ MAX_QUERY_CHARS = 200  # longer input is cut: nobody types more into a search bo
 MAX_TOKENS = 8  # every word is one more index probe
 MAX_TOKEN_CHARS = 64
 MAX_LIMIT = 100
-CANDIDATE_FACTOR = 5  # candidates fetched per wanted hit, for ordering and de-duplication
+CANDIDATE_FACTOR = 3  # name candidates fetched per wanted hit, to order them
 MIN_CANDIDATES = 50
+PREFIX_INDEX_MAX = 6  # the longest FTS5 prefix index (migration rapport_0003_search)
 MIN_SUFFIX_DIGITS = 4
 REVERSED_DIGITS_WIDTH = 20  # the column's length: the longest reversed number stored
 MIN_SUBSTRING_CHARS = 3  # a trigram index cannot narrow anything shorter
 
 _WORD = re.compile(r"[^\W_]+")
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining diacritical marks
 _PHONE_LIKE = re.compile(r"\+?[\d\s().\-/]+")
 
 _SELECT = (
@@ -183,9 +185,13 @@ def _tsquery(tokens: Iterable[str]) -> str:
     return " & ".join(f"'{token}':*" for token in tokens)
 
 
-def _without_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+def _plain(text: str) -> str:
+    """Folded and without combining marks, as close to FTS5's ``remove_diacritics`` as
+    Python checks of a handful of rows need; ASCII text takes the fast path."""
+    folded = fold(text)
+    if folded.isascii():
+        return folded
+    return _MARKS.sub("", unicodedata.normalize("NFKD", folded))
 
 
 def _starts_any(words: list[str], token: str) -> bool:
@@ -226,7 +232,13 @@ def _unique(hits: Iterable[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
 
 
 def _candidates(limit: int) -> int:
+    """Rows fetched for a name search: enough to put exact names first."""
     return max(limit * CANDIDATE_FACTOR, MIN_CANDIDATES)
+
+
+def _channel_rows(limit: int) -> int:
+    """Rows fetched for an email or phone search: room for a contact matched twice."""
+    return limit * 2
 
 
 def _name_order(row: dict[str, Any], tokens: list[str]) -> tuple[int, str, int]:
@@ -242,16 +254,31 @@ def _name_order(row: dict[str, Any], tokens: list[str]) -> tuple[int, str, int]:
     return tier, joined, row["id"]
 
 
+def _words(text: str) -> list[str]:
+    """Every word of ``text``, folded and without diacritics, for checks done in Python."""
+    return _WORD.findall(_plain(text))
+
+
+def _name_words(row: dict[str, Any]) -> list[str]:
+    keys = ("name", "first_name", "last_name", "company_name")
+    return _words(" ".join(row[key] or "" for key in keys))
+
+
+def _has_all(row: dict[str, Any], plain_tokens: list[str]) -> bool:
+    """Whether every token starts a word of the contact's names or email addresses."""
+    keys = ("name", "first_name", "last_name", "company_name", "emails")
+    text = " " + " ".join(_words(" ".join(row[key] or "" for key in keys)))
+    return all(" " + token in text for token in plain_tokens)
+
+
 def _classify(row: dict[str, Any], tokens: list[str]) -> tuple[str, str | None]:
     """Whether a full-text hit matched on the name (or company) or on an email address."""
-    names = " ".join(row[key] or "" for key in ("name", "first_name", "last_name", "company_name"))
-    words = _without_marks(" ".join(search_tokens(names))).split()
-    wanted = [_without_marks(t) for t in tokens]
-    missing = [t for t in wanted if not _starts_any(words, t)]
+    words = _name_words(row)
+    missing = [t for t in map(_plain, tokens) if not _starts_any(words, t)]
     if not missing:
         return "name", None
     for email in (row.get("emails") or "").split():
-        email_words = _without_marks(" ".join(_WORD.findall(fold(email)))).split()
+        email_words = _words(email)
         if any(_starts_any(email_words, t) for t in missing):
             return "email", email
     return "name", None
@@ -264,16 +291,9 @@ async def _search_names(text: str, limit: int, scope: _Scope) -> list[dict[str, 
     tokens = search_tokens(text)
     if not tokens:
         return []
+    wanted = _candidates(limit)
     if is_sqlite():
-        sql = (
-            _SELECT
-            + ", rapport_contact_fts.emails AS emails"
-            + _driven_by("rapport_contact_fts", "rapport_contact_fts.rowid")
-            + " AND rapport_contact_fts MATCH {}"
-            + scope.sql
-            + " LIMIT {}"
-        )
-        match = _fts5_query(tokens)
+        rows = await _fts5_candidates(tokens, scope, wanted)
     else:
         sql = (
             _SELECT + ", (SELECT string_agg(e.normalized, ' ') FROM rapport_contact_email e"
@@ -284,14 +304,42 @@ async def _search_names(text: str, limit: int, scope: _Scope) -> list[dict[str, 
             + scope.sql
             + " LIMIT {}"
         )
-        match = _tsquery(tokens)
-    rows = await Contact.raw(sql, match, *scope.args, _candidates(limit))
+        rows = await Contact.raw(sql, _tsquery(tokens), *scope.args, wanted)
     rows.sort(key=lambda row: _name_order(row, tokens))
     hits = []
     for row in rows[:limit]:
         matched, email = _classify(row, tokens)
         hits.append(_hit(row, matched, email=email))
     return hits
+
+
+async def _fts5_candidates(tokens: list[str], scope: _Scope, wanted: int) -> list[dict[str, Any]]:
+    """Up to ``wanted`` contacts having every token as a word prefix, in contact id order.
+
+    FTS5 answers a prefix query that has no prefix index by merging the lists of every term
+    that starts with it, whatever the LIMIT: about 10 ms for a common surname at 1M
+    contacts. So words longer than the longest prefix index are first probed by that prefix
+    (streamed from the index, cheap) and the candidates checked in Python; only when the
+    probe leaves the answer open (its candidates mostly fail the check: the long word is
+    rare, so expanding it is cheap) is the exact prefix query run.
+    """
+    sql = (
+        _SELECT
+        + ", rapport_contact_fts.emails AS emails"
+        + _driven_by("rapport_contact_fts", "rapport_contact_fts.rowid")
+        + " AND rapport_contact_fts MATCH {}"
+        + scope.sql
+        + " ORDER BY rapport_contact_fts.rowid LIMIT {}"
+    )
+    if all(len(token) <= PREFIX_INDEX_MAX for token in tokens):
+        return await Contact.raw(sql, _fts5_query(tokens), *scope.args, wanted)
+    probes = dict.fromkeys(token[:PREFIX_INDEX_MAX] for token in tokens)
+    rows = await Contact.raw(sql, _fts5_query(probes), *scope.args, wanted)
+    plain_tokens = [_plain(token) for token in tokens]
+    checked = [row for row in rows if _has_all(row, plain_tokens)]
+    if len(checked) >= wanted or len(rows) < wanted:
+        return checked[:wanted]
+    return await Contact.raw(sql, _fts5_query(tokens), *scope.args, wanted)
 
 
 # --- email ---------------------------------------------------------------------------------
@@ -327,7 +375,7 @@ async def _emails_starting_with(needle: str, limit: int, scope: _Scope) -> list[
         + scope.sql
         + f" ORDER BY {column}, c.id LIMIT {{}}"
     )
-    rows = await Contact.raw(sql, needle, _prefix_end(needle), *scope.args, _candidates(limit))
+    rows = await Contact.raw(sql, needle, _prefix_end(needle), *scope.args, _channel_rows(limit))
     return _unique((_hit(r, "email", email=r["matched_email"]) for r in rows), limit)
 
 
@@ -343,7 +391,7 @@ async def _emails_containing(needle: str, limit: int, scope: _Scope) -> list[dic
             + _driven_by("rapport_contact_fts", "rapport_contact_fts.rowid")
             + " AND rapport_contact_fts MATCH {}"
             + scope.sql
-            + " LIMIT {}"
+            + " ORDER BY rapport_contact_fts.rowid LIMIT {}"
         )
         match = 'emails : "' + " ".join(tokens) + '"*'
         rows = await Contact.raw(sql, match, *scope.args, _candidates(limit))
@@ -387,41 +435,49 @@ def _looks_like_phone(text: str) -> bool:
     return bool(_PHONE_LIKE.fullmatch(text)) and len(digits(text)) >= MIN_SUFFIX_DIGITS
 
 
-def _phone_select(tier: int) -> str:
+def _phone_select(tier: int, sort_column: str) -> str:
     return (
         _SELECT
-        + f", p.e164 AS matched_phone, p.reversed_digits AS sort_key, {tier} AS tier"
+        + f", p.e164 AS matched_phone, {sort_column} AS sort_key, {tier} AS tier"
         + _driven_by("rapport_contact_phone p", "p.contact")
     )
 
 
+def _digit_range(prefix: str) -> tuple[str, str]:
+    """Bounds holding exactly the digit strings (up to the column width) that start with
+    ``prefix``: it, and it padded with nines. True in any collation, no carry needed."""
+    return prefix, prefix + "9" * (REVERSED_DIGITS_WIDTH - len(prefix))
+
+
 async def _search_phone(text: str, limit: int, scope: _Scope) -> list[dict[str, Any]]:
-    """Exact E.164 matches first, then numbers ending with the typed digits."""
+    """Exact E.164 matches first, then numbers that end with the typed digits — or, for a
+    number typed from its ``+``, numbers that start with them (search as you type)."""
     e164 = try_normalise(text, current().settings.phone_region)
-    reversed_typed = reverse_digits(text)[:REVERSED_DIGITS_WIDTH]
-    fetch = _candidates(limit)
+    typed = digits(text)[: REVERSED_DIGITS_WIDTH - 1]
+    fetch = _channel_rows(limit)
     branches: list[str] = []
     args: list[Any] = []
     if e164 is not None:
         branches.append(
             "SELECT * FROM ("
-            + _phone_select(0)
+            + _phone_select(0, "p.e164")
             + " AND p.e164 = {}"
             + scope.sql
             + " LIMIT {}) AS exact_hits"
         )
         args += [e164, *scope.args, fetch]
-    # Digit strings only: everything from the typed digits up to them padded with nines is
-    # exactly the numbers ending with them, in any collation and with no "next prefix" carry.
-    upper = reversed_typed + "9" * (REVERSED_DIGITS_WIDTH - len(reversed_typed))
+    if text.startswith("+"):
+        column, bounds = "p.e164", _digit_range("+" + typed)
+    else:
+        column, bounds = "p.reversed_digits", _digit_range(typed[::-1])
     branches.append(
         "SELECT * FROM ("
-        + _phone_select(1)
-        + " AND p.reversed_digits >= {} AND p.reversed_digits <= {}"
+        + _phone_select(1, column)
+        + f" AND {column} >= {{}} AND {column} <= {{}}"
         + scope.sql
-        + " ORDER BY p.reversed_digits, c.id LIMIT {}) AS suffix_hits"
+        + f" ORDER BY {column}, c.id LIMIT {{}}) AS partial_hits"
     )
-    args += [reversed_typed, upper, *scope.args, fetch]
+    args += [*bounds, *scope.args, fetch]
     rows = await Contact.raw(" UNION ALL ".join(branches), *args)
     rows.sort(key=lambda row: (row["tier"], row["sort_key"], row["id"]))
     return _unique((_hit(r, "phone", phone=r["matched_phone"]) for r in rows), limit)

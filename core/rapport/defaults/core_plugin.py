@@ -32,16 +32,19 @@ def register_business_types():
             "retail",
             "Retail and e-commerce",
             "Shops and online stores: loyalty cards, mailing lists, web forms.",
+            plugins=("loyalty", "mailing", "webforms"),
         ),
         BusinessType(
             "b2b",
             "B2B with a long sales cycle",
             "A sales funnel, web forms, telephony and mailing.",
+            plugins=("funnel", "webforms", "telephony", "mailing"),
         ),
         BusinessType(
             "services",
             "Services (salon, clinic, studio)",
             "Loyalty, telephony and mailing; visit frequency and average check on the card.",
+            plugins=("loyalty", "telephony", "mailing"),
         ),
         BusinessType("custom", "Custom", "Start with the core and pick plugins yourself."),
     ]

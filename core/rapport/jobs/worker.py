@@ -39,6 +39,7 @@ from rapport.jobs.queue import (
 )
 from rapport.jobs.services import ServiceSupervisor
 from rapport.plugins.state import sync as sync_plugins
+from rapport.settings_store import refresh as refresh_settings
 
 log = logging.getLogger("rapport.jobs.worker")
 
@@ -187,6 +188,7 @@ class Worker:
         self._wake.clear()
         registry = self.runtime.plugins
         await sync_plugins()
+        await refresh_settings()  # admins' run-time settings, as the web process sees them
         self.services.sync()
         now = time.monotonic()
         if now >= self._next_schedule:

@@ -25,7 +25,7 @@ def _hash(token: str) -> str:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 async def create_session(user_id: int, user_agent: str = "") -> str:
@@ -47,12 +47,16 @@ async def user_for_session(token: str) -> dict[str, Any] | None:
     """The active user a session token belongs to, or None (expired sessions are removed)."""
     if not token or len(token) > 200:
         return None
-    row = await UserSession.select(
-        UserSession.id,
-        UserSession.created_at,
-        UserSession.last_seen_at,
-        *UserSession.user.all_columns(),
-    ).where(UserSession.token_hash == _hash(token)).first()
+    row = (
+        await UserSession.select(
+            UserSession.id,
+            UserSession.created_at,
+            UserSession.last_seen_at,
+            *UserSession.user.all_columns(),
+        )
+        .where(UserSession.token_hash == _hash(token))
+        .first()
+    )
     if row is None:
         return None
     now = _now()
@@ -66,9 +70,7 @@ async def user_for_session(token: str) -> dict[str, Any] | None:
         await UserSession.delete().where(UserSession.id == row["id"])
         return None
     if now - row["last_seen_at"] > TOUCH_EVERY:
-        await UserSession.update({UserSession.last_seen_at: now}).where(
-            UserSession.id == row["id"]
-        )
+        await UserSession.update({UserSession.last_seen_at: now}).where(UserSession.id == row["id"])
     user = {k.removeprefix("user."): v for k, v in row.items() if k.startswith("user.")}
     user.pop("password_hash", None)
     return user

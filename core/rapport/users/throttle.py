@@ -15,7 +15,7 @@ def keys(email: str, ip: str) -> list[str]:
 
 
 async def is_throttled(email: str, ip: str) -> bool:
-    since = dt.datetime.now(dt.timezone.utc) - WINDOW
+    since = dt.datetime.now(dt.UTC) - WINDOW
     for key in keys(email, ip):
         kind = key.split(":", 1)[0]
         count = await LoginFailure.count().where(
@@ -27,7 +27,7 @@ async def is_throttled(email: str, ip: str) -> bool:
 
 
 async def record_failure(email: str, ip: str) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     await LoginFailure.insert(*[LoginFailure(key=k, at=now) for k in keys(email, ip)])
     # Old rows are useless; trimming here keeps the table small without a job.
     await LoginFailure.delete().where(LoginFailure.at < now - WINDOW * 4)

@@ -60,7 +60,9 @@ def _core_routes() -> list[Any]:
     ]
 
 
-def create_app(settings: Settings | None = None, registry: PluginRegistry | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, registry: PluginRegistry | None = None
+) -> Litestar:
     """Build the app; ``rapport serve`` calls it with no arguments (settings from the env)."""
     settings = settings or load_settings()
     registry = registry if registry is not None else PluginRegistry()

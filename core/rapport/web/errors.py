@@ -34,9 +34,18 @@ def _problem(status: int, title: str, detail: Any = None) -> Response[Any]:
 def _error_page(request: Request, status: int, title: str, message: str) -> Template:
     return Template(
         "error.html",
-        context={"status": status, "title": title, "message": message,
-                 "user": request.scope.get("user"), "menu": [], "extra_css": [], "extra_js": [],
-                 "lang": current_language(), "languages": LANGUAGES, "path": request.url.path},
+        context={
+            "status": status,
+            "title": title,
+            "message": message,
+            "user": request.scope.get("user"),
+            "menu": [],
+            "extra_css": [],
+            "extra_js": [],
+            "lang": current_language(),
+            "languages": LANGUAGES,
+            "path": request.url.path,
+        },
         status_code=status,
     )
 
@@ -49,7 +58,9 @@ def not_authorized(request: Request, exc: NotAuthorizedException) -> Response[An
         return Response("", status_code=401, headers={"HX-Redirect": f"/login?next={target}"})
     if request.method == "GET":
         return Redirect(f"/login?next={target}")
-    return _error_page(request, 401, _("Sign in required"), _("Your session has ended. Sign in again."))
+    return _error_page(
+        request, 401, _("Sign in required"), _("Your session has ended. Sign in again.")
+    )
 
 
 def http_error(request: Request, exc: HTTPException) -> Response[Any]:
@@ -67,7 +78,9 @@ def http_error(request: Request, exc: HTTPException) -> Response[Any]:
         429: _("Slow down a little and try again."),
     }
     return _error_page(
-        request, status, titles.get(status, _("Request refused")),
+        request,
+        status,
+        titles.get(status, _("Request refused")),
         messages.get(status, str(exc.detail or "")),
     )
 
@@ -77,7 +90,9 @@ def server_error(request: Request, exc: Exception) -> Response[Any]:
     if not wants_html(request):
         return _problem(500, "internal error")
     return _error_page(
-        request, 500, _("Something went wrong"),
+        request,
+        500,
+        _("Something went wrong"),
         _("The error was logged. Your data is safe; try again in a moment."),
     )
 

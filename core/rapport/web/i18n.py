@@ -109,7 +109,7 @@ def fmt_date(value: dt.date | dt.datetime | None, format: str = "medium") -> str
 def fmt_ago(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    delta = value - dt.datetime.now(dt.timezone.utc)
+    delta = value - dt.datetime.now(dt.UTC)
     return format_timedelta(delta, add_direction=True, locale=locale())
 
 

@@ -13,7 +13,11 @@ from typing import Any
 
 from litestar import Router
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
 from litestar.handlers.base import BaseRouteHandler
 
 from rapport.plugins.registry import PluginRegistry
@@ -35,6 +39,25 @@ def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None
         return
     if connection.scope.get("user") is None:
         raise NotAuthorizedException("sign in to use this page")
+
+
+def requires_permission(permission: str):
+    """A route guard: the signed-in user must hold ``permission`` (403 otherwise).
+
+    ``@get("/funnel/reports", guards=[requires_permission("funnel.reports.view")])``.
+    """
+
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        from rapport.users.roles import has_permission
+
+        user = connection.scope.get("user")
+        if user is None:
+            raise NotAuthorizedException("sign in to use this page")
+        if not await has_permission(user["role"], permission):
+            raise PermissionDeniedException(f"needs permission {permission}")
+
+    guard.__name__ = f"requires_{permission.replace('.', '_')}"
+    return guard
 
 
 def _enabled_guard(plugin: str):

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.response import Template
+from markupsafe import Markup
 
 from rapport.runtime import current
 from rapport.users.roles import permissions_of
@@ -62,9 +63,22 @@ async def page(request: Request, template: str, status_code: int = 200, **contex
     return Template(template, context={**base, **context}, status_code=status_code)
 
 
+def render_html(request: Request, template: str, **context: Any) -> Markup:
+    """Render a template of the current theme (or a plugin's template folder) to HTML, for
+    slot contributions such as :class:`rapport.api.CardPanel` that carry ready HTML."""
+    return Markup(request.app.template_engine.get_template(template).render(**context))
+
+
 def fragment(template: str, status_code: int = 200, **context: Any) -> Template:
     """A partial for htmx swaps: no layout, no menu."""
     return Template(template, context=context, status_code=status_code)
 
 
-__all__ = ["SlotError", "fragment", "layout_context", "page", "user_permissions"]
+__all__ = [
+    "SlotError",
+    "fragment",
+    "layout_context",
+    "page",
+    "render_html",
+    "user_permissions",
+]

@@ -26,7 +26,7 @@ class MenuItem:
 @dataclass(frozen=True)
 class CardPanel:
     title: str
-    html: str  # rendered HTML (use rapport.api.render_fragment); shown as is
+    html: str  # rendered HTML (use rapport.api.render_html); shown as is
     order: int = 100
     key: str = ""
 
@@ -74,14 +74,17 @@ async def call_slot(hook_name: str, **kwargs: Any) -> list[Any]:
             result = impl.function(*[kwargs[name] for name in impl.argnames])
             if inspect.isawaitable(result):
                 result = await result
-        except Exception as exc:  # noqa: BLE001 - isolation is the point
+        except Exception as exc:
             log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
             items.append(
                 SlotError(
                     impl.plugin_name,
                     _("This part of the page could not be shown."),
-                    _("Plugin %(name)s reported an error: %(error)s", name=impl.plugin_name,
-                      error=type(exc).__name__),
+                    _(
+                        "Plugin %(name)s reported an error: %(error)s",
+                        name=impl.plugin_name,
+                        error=type(exc).__name__,
+                    ),
                 )
             )
             continue

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from rapport.users.accounts import authenticate
@@ -47,7 +47,7 @@ def session_cookie(request: Request, token: str, max_age: int | None = None) -> 
 
 
 @get("/login", opt={"public": True}, name="login")
-async def login_form(request: Request, next: str | None = None) -> Template | Redirect:
+async def login_form(request: Request, next: FromQuery[str | None] = None) -> Template | Redirect:
     if request.scope.get("user"):
         return Redirect(safe_next(next))
     return await page(request, "login.html", next=safe_next(next), email="", error=None)
@@ -61,14 +61,22 @@ async def login(request: Request, data: Form) -> Template | Redirect:
     ip = request.client.host if request.client else "unknown"
     if await is_throttled(email, ip):
         return await page(
-            request, "login.html", status_code=429, next=target, email=email,
+            request,
+            "login.html",
+            status_code=429,
+            next=target,
+            email=email,
             error=_("Too many failed attempts. Wait a few minutes and try again."),
         )
     user = await authenticate(email, password) if email and password else None
     if user is None:
         await record_failure(email, ip)
         return await page(
-            request, "login.html", status_code=400, next=target, email=email,
+            request,
+            "login.html",
+            status_code=400,
+            next=target,
+            email=email,
             error=_("The email or the password is wrong."),
         )
     await clear_failures(email)
@@ -114,7 +122,11 @@ async def account_language(request: Request, data: Form) -> Redirect:
     if language in LANGUAGES:
         user = request.scope["user"]  # type: ignore[typeddict-item]
         await User.update({User.language: language}).where(User.id == user["id"])
-    return Redirect(safe_next(request.headers.get("referer", "/").replace(str(request.base_url).rstrip("/"), "")))
+    return Redirect(
+        safe_next(
+            request.headers.get("referer", "/").replace(str(request.base_url).rstrip("/"), "")
+        )
+    )
 
 
 ROUTES = [login_form, login, logout, account, account_password, account_language]

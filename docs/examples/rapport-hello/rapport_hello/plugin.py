@@ -19,9 +19,6 @@ from typing import Any, ClassVar
 import click
 from litestar import get
 from litestar.params import FromPath
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
-from piccolo.querystring import QueryString
 from rapport.api import (
     ActivityKind,
     ContactCreated,
@@ -30,9 +27,11 @@ from rapport.api import (
     Manifest,
     Permission,
     SettingField,
+    Settings,
     hookimpl,
     log_activity,
     publish,
+    running,
     settings,
     transaction,
 )
@@ -166,18 +165,10 @@ def register_routes() -> list[Any]:
     return [contact_greetings]
 
 
-async def count_greetings(database_url: str) -> int:
-    """How many greetings the database ``database_url`` holds (for the command line)."""
-    if database_url.startswith("sqlite:"):
-        engine: SQLiteEngine | PostgresEngine = SQLiteEngine(
-            path=database_url.removeprefix("sqlite:///")
-        )
-    else:
-        engine = PostgresEngine(config={"dsn": database_url.replace("+asyncpg", "")})
-    rows = await engine.run_querystring(
-        QueryString("SELECT COUNT(*) AS n FROM hello_greeting"), in_pool=False
-    )
-    return int(rows[0]["n"])
+async def count_greetings(settings: Settings) -> int:
+    """How many greetings the instance holds (for the command line)."""
+    async with running(settings):
+        return await HelloGreeting.count()
 
 
 @hookimpl
@@ -191,8 +182,7 @@ def register_commands(cli: click.Group) -> None:
     def count(ctx: click.Context) -> None:
         """Print how many greetings have been sent."""
         # The root `rapport` command has read the settings (--data-dir, rapport.toml, env).
-        database_url = ctx.find_root().obj.settings.database_url
-        total = asyncio.run(count_greetings(database_url))
+        total = asyncio.run(count_greetings(ctx.find_root().obj.settings))
         click.echo(f"{total} greeting{'' if total == 1 else 's'}")
 
 

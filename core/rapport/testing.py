@@ -10,6 +10,7 @@ test-suite gets these fixtures with nothing to import:
   installed plugin loaded and the plugins named by ``@pytest.mark.enable("name", ...)``
   enabled.
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
+* :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,6 +32,26 @@ from rapport.settings import Settings
 
 TEST_DATABASE_ENV = "RAPPORT_TEST_DATABASE_URL"
 _counter = itertools.count()
+
+
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+async def sign_in(client: Any, email: str, password: str) -> str:
+    """Sign in through the real form with an HTTP test client; return the CSRF token.
+
+    Works with ``litestar.testing.AsyncTestClient`` and ``httpx.AsyncClient`` alike. Post
+    later forms with ``data={"_csrf_token": token, ...}`` or header ``x-csrftoken``.
+    """
+    login = await client.get("/login")
+    token = CSRF_FIELD.search(login.text).group(1)
+    response = await client.post(
+        "/login",
+        data={"email": email, "password": password, "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code in (302, 303), f"sign-in as {email} failed: {response.text}"
+    return token
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -14,6 +14,7 @@ from rapport.hookspecs import hookimpl
 from rapport.plugins.manifest import Manifest
 from rapport.plugins.presets import BusinessType
 from rapport.plugins.registry import PluginRegistry, QuarantinedPlugin
+from rapport.testing import sign_in
 from rapport.web.app import create_app
 from rapport.web.slots import MenuItem
 
@@ -66,15 +67,7 @@ def _registry(*modules: types.ModuleType) -> PluginRegistry:
 
 
 async def _sign_in(client: AsyncTestClient, email: str, password: str = PASSWORD) -> str:
-    login_page = await client.get("/login")
-    token = TOKEN.search(login_page.text).group(1)
-    response = await client.post(
-        "/login",
-        data={"email": email, "password": password, "_csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code in (302, 303), response.text
-    return token
+    return await sign_in(client, email, password)
 
 
 async def _admin(client: AsyncTestClient, email: str = "root@example.com") -> str:

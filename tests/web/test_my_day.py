@@ -18,6 +18,7 @@ from rapport.hookspecs import hookimpl
 from rapport.plugins import state
 from rapport.plugins.manifest import Manifest
 from rapport.plugins.registry import PluginRegistry
+from rapport.testing import sign_in as kit_sign_in
 from rapport.users.accounts import create_user
 from rapport.web.app import create_app
 from rapport.web.slots import DashboardWidget
@@ -86,15 +87,7 @@ async def _seed(settings, registry: PluginRegistry | None = None) -> dict[str, A
 
 async def sign_in(client: AsyncTestClient, email: str) -> str:
     """Sign in through the form; return a CSRF token for later posts."""
-    login = await client.get("/login")
-    token = CSRF.search(login.text).group(1)
-    response = await client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "_csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code in (302, 303), response.text
-    return token
+    return await kit_sign_in(client, email, PASSWORD)
 
 
 def _htmx(token: str) -> dict[str, str]:

@@ -13,26 +13,15 @@ import json
 from typing import Any
 
 from rapport.activities.tables import Activity
-from rapport.contacts.service import ContactNotFound, get_contact, tag_ids
+from rapport.contacts.service import CONTACT_COLUMNS, ContactNotFound, get_contact, tag_ids
 from rapport.contacts.tables import Contact, ContactEmail, ContactMerge, ContactPhone, ContactTag
 from rapport.db.transaction import transaction
 from rapport.events.bus import publish
 from rapport.events.core_events import ContactMerged
 from rapport.runtime import current
 
-FILLABLE = (
-    "first_name",
-    "last_name",
-    "position",
-    "street",
-    "city",
-    "region",
-    "postcode",
-    "country",
-    "source",
-    "owner",
-    "company",
-)
+# Every stored field but the kind and the display name (which follows first/last name).
+FILLABLE = tuple(sorted(CONTACT_COLUMNS - {"kind", "name"}))
 
 
 class MergeError(ValueError):

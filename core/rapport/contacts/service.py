@@ -136,7 +136,9 @@ async def update_contact(
         if not changes:
             return {}
         values: dict[Any, Any] = {
-            getattr(Contact, key): new for key, (_old, new) in changes.items() if key in _COLUMNS
+            getattr(Contact, key): new
+            for key, (_old, new) in changes.items()
+            if key in CONTACT_COLUMNS
         }
         if "custom" in changes:
             values[Contact.custom] = json.dumps(changes["custom"][1])
@@ -150,7 +152,7 @@ async def update_contact(
     return changes
 
 
-_COLUMNS = {
+CONTACT_COLUMNS = {
     "kind",
     "name",
     "first_name",
@@ -168,14 +170,14 @@ _COLUMNS = {
 
 
 def _as_fields(stored: dict[str, Any]) -> dict[str, Any]:
-    return {k: stored[k] for k in _COLUMNS}
+    return {k: stored[k] for k in CONTACT_COLUMNS}
 
 
 def _field_changes(stored: dict[str, Any], clean: CleanContact) -> dict[str, list[Any]]:
     return {
         key: [stored[key], value]
         for key, value in clean.fields.items()
-        if key in _COLUMNS and stored[key] != value
+        if key in CONTACT_COLUMNS and stored[key] != value
     }
 
 

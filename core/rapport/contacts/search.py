@@ -13,8 +13,9 @@ The query is classified once and takes exactly one indexed path:
 * **name** — everything else: the text is split into words by this module (letters and
   digits only, so quotes and operators such as ``AND``, ``NEAR(``, ``*``, ``^`` or ``-``
   are plain words), every word must start a word of the contact's name, its company's name
-  or its email addresses, in any order. FTS5 ``MATCH`` on SQLite, a ``tsvector`` GIN index
-  with ``:*`` prefixes on PostgreSQL.
+  or its email addresses, in any order. FTS5 ``MATCH`` with prefix indexes on SQLite; on
+  PostgreSQL a GIN index over a ``tsvector`` that also holds each word's prefixes (so a
+  short word is one exact key), ``:*`` only for words longer than those prefixes.
 
 Ordering never ranks the whole match set: each path fetches a bounded candidate set in index
 order and orders that in Python (exact name first, then names that start with the query,
@@ -47,7 +48,7 @@ MAX_TOKEN_CHARS = 64
 MAX_LIMIT = 100
 CANDIDATE_FACTOR = 3  # name candidates fetched per wanted hit, to order them
 MIN_CANDIDATES = 50
-PREFIX_INDEX_MAX = 6  # the longest FTS5 prefix index (migration rapport_0003_search)
+PREFIX_INDEX_MAX = 6  # the longest indexed prefix on both engines (migration rapport_0003)
 MIN_SUFFIX_DIGITS = 4
 REVERSED_DIGITS_WIDTH = 20  # the column's length: the longest reversed number stored
 MIN_SUBSTRING_CHARS = 3  # a trigram index cannot narrow anything shorter
@@ -181,8 +182,14 @@ def _fts5_query(tokens: Iterable[str]) -> str:
 
 
 def _tsquery(tokens: Iterable[str]) -> str:
-    """``'anna':* & 'acme':*`` for ``to_tsquery('simple', …)``; tokens hold no quote."""
-    return " & ".join(f"'{token}':*" for token in tokens)
+    """``'anna' & 'alexandr':*`` for ``to_tsquery('simple', …)``; tokens hold no quote.
+
+    The PostgreSQL document holds every prefix of up to ``PREFIX_INDEX_MAX`` letters as a
+    lexeme of its own, so only longer words need a (costlier) ``:*`` prefix match.
+    """
+    return " & ".join(
+        f"'{token}'" if len(token) <= PREFIX_INDEX_MAX else f"'{token}':*" for token in tokens
+    )
 
 
 def _plain(text: str) -> str:

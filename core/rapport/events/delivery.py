@@ -269,9 +269,15 @@ class _Horizon:
                 return
             rows = await OutboxEvent.raw("SELECT pg_current_snapshot()::text AS snapshot")
             self._snapshot = rows[0]["snapshot"]
+        # Only transactions of this database can add outbox rows: a long transaction in
+        # another database of the same server must not hold delivery up. (Writers of the
+        # outbox run as the application's own role, whose sessions it can always see.)
         rows = await OutboxEvent.raw(
             "SELECT count(*) AS running FROM pg_snapshot_xip({}::text::pg_snapshot) AS x"
-            " WHERE pg_xact_status(x) = 'in progress'",
+            " WHERE pg_xact_status(x) = 'in progress' AND EXISTS ("
+            " SELECT 1 FROM pg_stat_activity AS a"
+            " WHERE a.datname = current_database()"
+            " AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)",
             self._snapshot,
         )
         if rows[0]["running"] == 0:

@@ -116,13 +116,13 @@ def test_a_reminder_appears_on_the_open_page(new_page, live_server, unique):
     expect(note).to_be_hidden()
 
 
-@pytest.mark.skipif(not os.environ.get(SCREENSHOTS_ENV), reason=f"set {SCREENSHOTS_ENV}=folder")
-def test_my_day_screenshots(new_page, live_server, unique):
+def test_my_day_screenshots(new_page, live_server, unique, tmp_path):
     """My day with overdue, today's and coming tasks and a notification, at desktop and
-    phone width, for the documentation."""
+    phone width; written to the folder ``RAPPORT_SCREENSHOTS`` names (the documentation's
+    pictures come from here), else to a temporary folder."""
     from playwright.sync_api import expect
 
-    folder = Path(os.environ[SCREENSHOTS_ENV])
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     staff = live_server["user_ids"]["staff"]
     settings = live_server["settings"]
@@ -154,3 +154,4 @@ def test_my_day_screenshots(new_page, live_server, unique):
             timeout=20_000
         )
         page.screenshot(path=str(folder / name), full_page=True)
+        assert (folder / name).stat().st_size > 10_000  # a rendered page, not a blank one

@@ -206,6 +206,14 @@ async def test_email_changes_are_indexed(people):
     assert await ids("newmail") == [people["semyon"]]
 
 
+async def test_deleted_contacts_leave_the_index(people):
+    await Contact.delete().where(Contact.id == people["acme"])  # its people lose the company
+    assert await ids("trading") == []
+    await Contact.delete().where(Contact.id == people["anna"])
+    assert await ids("anna") == [people["annabel"]]
+    assert await ids("anna.smith@acme-corp.com") == []
+
+
 @pytest.mark.parametrize(
     "typed",
     ["+7 912 345-67-89", "89123456789", "(912) 345 67 89", "8 912 345-67-89", "+79123456789"],

@@ -14,7 +14,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
 from rapport.activities.reminders import INTERVAL_ENV
 
 # Read by the server process the session's ``live_server`` fixture starts later; set while

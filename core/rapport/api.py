@@ -27,7 +27,7 @@ from rapport.contacts.lookup import (
 from rapport.contacts.merge import MergeError, merge_contacts
 from rapport.contacts.phones import PhoneError, format_international, normalise_phone
 from rapport.contacts.refs import ContactRef
-from rapport.contacts.search import search_contacts
+from rapport.contacts.search import reindex_all, search_contacts
 from rapport.contacts.service import (
     ContactNotFound,
     archive_contact,
@@ -145,6 +145,7 @@ __all__ = [
     "page",
     "publish",
     "push_to_user",
+    "reindex_all",
     "render_html",
     "requires_permission",
     "resolve_caller",

@@ -54,6 +54,8 @@ def test_an_admin_enables_and_disables_a_plugin_and_it_follows_without_restart(n
     if checks_menu:
         page.goto("/account")  # any other page: the menu is built per request
         expect(menu_item).to_be_visible()
+        menu_item.click()  # the plugin's own page, rendered in the instance's layout
+        expect(page.get_by_role("heading", name="Greetings")).to_be_visible()
         page.goto("/admin/plugins")
 
     card.get_by_role("button", name="Disable Hello").click()

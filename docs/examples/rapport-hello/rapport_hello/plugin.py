@@ -14,23 +14,28 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import click
-from litestar import get
+from litestar import Request, get
 from litestar.params import FromPath
+from litestar.response import Template
 from rapport.api import (
     ActivityKind,
     ContactCreated,
     Event,
     EventMeta,
     Manifest,
+    MenuItem,
     Permission,
     SettingField,
     Settings,
     hookimpl,
     log_activity,
+    page,
     publish,
+    requires_permission,
     running,
     settings,
     transaction,
@@ -158,11 +163,35 @@ async def contact_greetings(contact_id: FromPath[int]) -> dict[str, Any]:
     return {"contact_id": contact_id, "greetings": await greetings_of(contact_id)}
 
 
+@get("/hello", name="hello:index", guards=[requires_permission("hello.view")])
+async def recent_greetings(request: Request) -> Template:
+    """A page in the instance's layout: the latest greetings."""
+    rows = await HelloGreeting.select().order_by(HelloGreeting.id, ascending=False).limit(20)
+    return await page(
+        request,
+        "hello/index.html",
+        title="Greetings",
+        empty="No greetings yet: create a contact.",
+        greetings=rows,
+    )
+
+
 @hookimpl
 def register_routes() -> list[Any]:
     # Mounted once at start-up; Rapport answers 404 while the plugin is disabled and 401 to
-    # anonymous requests (the handler does not declare opt={"public": True}).
-    return [contact_greetings]
+    # anonymous requests (the handlers do not declare opt={"public": True}).
+    return [contact_greetings, recent_greetings]
+
+
+@hookimpl
+def register_template_dirs() -> list[Path]:
+    return [Path(__file__).parent / "templates"]
+
+
+@hookimpl
+def menu_items(request: Request) -> list[MenuItem]:
+    # Shown only while the plugin is enabled, and only to users holding hello.view.
+    return [MenuItem("Hello", "/hello", order=500, permission="hello.view", key="hello")]
 
 
 async def count_greetings(settings: Settings) -> int:

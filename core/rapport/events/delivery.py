@@ -53,6 +53,7 @@ from rapport.db.current import is_sqlite
 from rapport.db.transaction import transaction
 from rapport.events.bus import event_from_row
 from rapport.events.consumers import Consumer
+from rapport.events.horizon import Horizon
 from rapport.events.tables import ConsumerCursor, DeliveryRetry, OutboxEvent
 
 log = logging.getLogger("rapport.events.delivery")
@@ -70,7 +71,7 @@ class DeliveryOptions:
     backoff_cap: float = 3600.0
     lease_seconds: float = 30.0  # how long a dead worker keeps a consumer from others
     handler_timeout: float = 120.0  # a handler that hangs longer counts as failed
-    gap_settle: float = 0.5  # PostgreSQL: see _Horizon
+    gap_settle: float = 0.5  # PostgreSQL: see rapport.events.horizon
 
 
 DEFAULTS = DeliveryOptions()
@@ -243,48 +244,6 @@ async def _attempt(
     return timed_out if watchdog.disarm() else None
 
 
-class _Horizon:
-    """PostgreSQL: the outbox id up to which no transaction can still add a row.
-
-    A probe notes the highest id present, waits ``gap_settle`` (so every transaction that had
-    drawn an id by then has also been given a transaction id), takes a snapshot of the running
-    transactions, and completes once none of them is still running: from then on every id up
-    to the noted one is either visible or never will be.
-    """
-
-    def __init__(self) -> None:
-        self.settled = 0
-        self._probe_id: int | None = None
-        self._probe_started = 0.0
-        self._snapshot: str | None = None
-
-    async def advance(self, settle: float) -> None:
-        if self._probe_id is None:
-            rows = await OutboxEvent.raw("SELECT max(id) AS last FROM rapport_outbox")
-            self._probe_id = rows[0]["last"] or 0
-            self._probe_started = time.monotonic()
-            self._snapshot = None
-        if self._snapshot is None:
-            if time.monotonic() - self._probe_started < settle:
-                return
-            rows = await OutboxEvent.raw("SELECT pg_current_snapshot()::text AS snapshot")
-            self._snapshot = rows[0]["snapshot"]
-        # Only transactions of this database can add outbox rows: a long transaction in
-        # another database of the same server must not hold delivery up. (Writers of the
-        # outbox run as the application's own role, whose sessions it can always see.)
-        rows = await OutboxEvent.raw(
-            "SELECT count(*) AS running FROM pg_snapshot_xip({}::text::pg_snapshot) AS x"
-            " WHERE pg_xact_status(x) = 'in progress' AND EXISTS ("
-            " SELECT 1 FROM pg_stat_activity AS a"
-            " WHERE a.datname = current_database()"
-            " AND a.backend_xid::text::bigint = x::text::bigint % 4294967296)",
-            self._snapshot,
-        )
-        if rows[0]["running"] == 0:
-            self.settled = max(self.settled, self._probe_id)
-            self._probe_id = None
-
-
 class Delivery:
     """What one worker process knows while delivering: its leases and the horizon."""
 
@@ -292,7 +251,7 @@ class Delivery:
         self.worker = worker or default_worker_name()
         self._options = options
         self._leases: dict[str, float] = {}  # consumer → monotonic time our lease is safe until
-        self._horizon = _Horizon()
+        self._horizon = Horizon()
         self._horizon_wanted = False
 
     @property

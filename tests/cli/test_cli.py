@@ -25,8 +25,13 @@ def run(cli, rapport_settings):
     return invoke
 
 
-def test_init_then_user_create(run):
+def test_init_migrate_worker_once_then_user_create(run):
     assert run("init").exit_code == 0
+    migrated = run("migrate")
+    assert migrated.exit_code == 0 and migrated.output.startswith("Migrated: core")
+    once = run("worker", "--once")
+    assert once.exit_code == 0, once.output
+    assert "'jobs'" in once.output  # the pass's summary
     created = run(
         "user",
         "create",

@@ -92,3 +92,11 @@ def register_schedules():
     from rapport.activities.reminders import reminder_schedules
 
     return reminder_schedules()
+
+
+@hookimpl
+async def register_event_consumers():
+    """One consumer per active webhook subscription (``rapport.webhooks.outbound``)."""
+    from rapport.webhooks.outbound import webhook_consumers
+
+    return await webhook_consumers()

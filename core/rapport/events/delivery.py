@@ -123,12 +123,18 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def declared_consumers(registry: Any) -> list[tuple[str, Consumer]]:
-    """(plugin name, consumer) for every enabled plugin's consumers; names must be unique."""
+async def declared_consumers(registry: Any) -> list[tuple[str, Consumer]]:
+    """(plugin name, consumer) for every enabled plugin's consumers; names must be unique.
+
+    An implementation may be async (the core's webhook subscriptions are read from the
+    database on each pass)."""
     found: dict[str, tuple[str, Consumer]] = {}
     for impl in registry.impls("register_event_consumers"):
         try:
-            items = impl.function() or []
+            items = impl.function()
+            if inspect.isawaitable(items):
+                items = await items
+            items = items or []
         except Exception:
             log.exception("register_event_consumers of plugin %r failed", impl.plugin_name)
             continue
@@ -145,9 +151,10 @@ def declared_consumers(registry: Any) -> list[tuple[str, Consumer]]:
     return list(found.values())
 
 
-def _backoff(attempts: int, options: DeliveryOptions) -> dt.timedelta:
-    seconds = min(options.backoff_cap, options.backoff_base * 2 ** max(0, attempts - 1))
-    return dt.timedelta(seconds=seconds)
+def _backoff(attempts: int, options: DeliveryOptions, consumer: Consumer) -> dt.timedelta:
+    base = options.backoff_base if consumer.backoff_base is None else consumer.backoff_base
+    cap = options.backoff_cap if consumer.backoff_cap is None else consumer.backoff_cap
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
 def _short_error(exc: BaseException) -> str:
@@ -267,7 +274,7 @@ class Delivery:
 
     async def run_pass(self, registry: Any) -> DeliveryStats:
         """Give every enabled consumer one turn (concurrently); return what happened."""
-        consumers = declared_consumers(registry)
+        consumers = await declared_consumers(registry)
         total = DeliveryStats()
         if not consumers:
             return total
@@ -566,7 +573,7 @@ class Delivery:
                 stats.delivered += 1
             elif retry.attempts + 1 < consumer.max_attempts:
                 attempts = retry.attempts + 1
-                next_at = utcnow() + _backoff(attempts, self.options)
+                next_at = utcnow() + _backoff(attempts, self.options, consumer)
                 writes.updates.append((retry.id, PENDING, attempts, next_at, error))
                 stats.failed += 1
                 return
@@ -623,7 +630,7 @@ class Delivery:
                 retries.append((row["id"], key, 1, utcnow(), error, DEAD))
                 stats.dead += 1
             else:
-                next_at = utcnow() + _backoff(1, self.options)
+                next_at = utcnow() + _backoff(1, self.options, consumer)
                 retries.append((row["id"], key, 1, next_at, error, PENDING))
                 stats.failed += 1
                 if key:

@@ -10,6 +10,7 @@ from rapport.runtime import current
 from rapport.users.tables import User
 from rapport.web.pages import (
     admin_fields,
+    admin_plugin_settings,
     admin_plugins,
     admin_settings,
     admin_users,
@@ -50,4 +51,5 @@ ROUTES: list = [
     *admin_settings.ROUTES,
     *admin_fields.ROUTES,
     *admin_webhooks.ROUTES,
+    *admin_plugin_settings.ROUTES,
 ]

@@ -31,6 +31,10 @@ class Receiver:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        # Cleared: each request waits until the test sets it (a receiver that hangs).
+        self.release = threading.Event()
+        self.release.set()
+        self.holding = threading.Event()  # set once a request is being held
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -43,6 +47,9 @@ class Receiver:
                     )
                     status = receiver.script.pop(0) if receiver.script else receiver.default
                     receiver.answered.append(status)
+                if not receiver.release.is_set():
+                    receiver.holding.set()
+                    receiver.release.wait(30)
                 reply = json.dumps({"status": status}).encode()
                 self.send_response(status)
                 if 300 <= status < 400:

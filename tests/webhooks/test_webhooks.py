@@ -302,3 +302,35 @@ async def test_bad_subscriptions_are_refused_with_reasons(rapport):
         await subscriptions.create_subscription("https:///path", [])
     assert caught.value.errors == {"url": "url_host", "event_types": "types_empty"}
     assert await subscriptions.list_subscriptions() == []
+
+
+async def test_a_hanging_receiver_does_not_slow_the_passes_of_another(rapport, receiver):
+    """The worker's passes wait a bounded time: a turn still waiting on a receiver goes on in
+    the background while the other subscriptions keep being delivered, pass after pass."""
+    import asyncio
+
+    hanging = Receiver()
+    hanging.release.clear()
+    try:
+        await subscriptions.allow_private_targets(True)
+        await subscriptions.create_subscription(hanging.url, ["*"])
+        await subscriptions.create_subscription(receiver.url, ["contact.created"])
+        delivery = Delivery(worker="test", options=OPTIONS)
+        await new_person("First")
+        await delivery.run_pass(rapport.plugins, patience=0.05)
+        await asyncio.to_thread(hanging.holding.wait, 30)
+        await new_person("Second")
+        for _ in range(100):  # passes go on while the hanging turn waits
+            await delivery.run_pass(rapport.plugins, patience=0.05)
+            if len(receiver.requests) == 2:
+                break
+        assert [r.json()["payload"]["name"] for r in receiver.requests] == ["First", "Second"]
+        assert delivery.busy and len(hanging.requests) == 1
+        hanging.release.set()
+        while delivery.busy:
+            await delivery.run_pass(rapport.plugins, patience=1.0)
+        await deliver_all(rapport.plugins, delivery)
+        assert [r.json()["payload"]["name"] for r in hanging.requests] == ["First", "Second"]
+    finally:
+        hanging.release.set()
+        hanging.stop()

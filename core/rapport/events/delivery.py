@@ -260,6 +260,7 @@ class Delivery:
         self._leases: dict[str, float] = {}  # consumer → monotonic time our lease is safe until
         self._horizon = Horizon()
         self._horizon_wanted = False
+        self._turns: dict[str, asyncio.Task[DeliveryStats]] = {}  # consumer → running turn
 
     @property
     def options(self) -> DeliveryOptions:
@@ -272,21 +273,50 @@ class Delivery:
 
     # --- passes ---------------------------------------------------------------------------
 
-    async def run_pass(self, registry: Any) -> DeliveryStats:
-        """Give every enabled consumer one turn (concurrently); return what happened."""
+    async def run_pass(self, registry: Any, patience: float | None = None) -> DeliveryStats:
+        """Give every enabled consumer one turn (concurrently); return what happened.
+
+        With ``patience`` (the worker's loop), the pass waits at most that many seconds for
+        the turns it started; a turn still running then (a receiver that hangs until its
+        time-out) goes on in the background and is not started again until it ends, so one
+        slow consumer does not slow the passes of the others. Its results count in the pass
+        that sees it finish. Without ``patience`` every turn is awaited to its end.
+        """
         consumers = await declared_consumers(registry)
         total = DeliveryStats()
-        if not consumers:
-            return total
         self._horizon_wanted = False
-        results = await asyncio.gather(
-            *(self._guarded(plugin, consumer) for plugin, consumer in consumers)
-        )
-        for stats in results:
-            total.add(stats)
+        fresh = []
+        for plugin, consumer in consumers:
+            if consumer.name in self._turns:
+                continue  # still busy with its previous turn
+            task = asyncio.create_task(
+                self._guarded(plugin, consumer), name=f"rapport-delivery:{consumer.name}"
+            )
+            self._turns[consumer.name] = task
+            fresh.append(task)
+        if fresh:
+            await asyncio.wait(fresh, timeout=patience)
+        for name, task in list(self._turns.items()):
+            if task.done():
+                del self._turns[name]
+                if not task.cancelled():
+                    total.add(task.result())
         if self._horizon_wanted:
             await self._horizon.advance(self.options.gap_settle)
         return total
+
+    @property
+    def busy(self) -> bool:
+        """Whether turns started by earlier passes are still running."""
+        return bool(self._turns)
+
+    async def stop_turns(self) -> None:
+        """Cancel the turns still running (at a worker's stop) and wait for them to end."""
+        turns = list(self._turns.values())
+        for task in turns:
+            task.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
+        self._turns.clear()
 
     async def _guarded(self, plugin: str, consumer: Consumer) -> DeliveryStats:
         try:

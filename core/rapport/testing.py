@@ -24,9 +24,9 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -185,18 +185,19 @@ def captured_events(rapport: Any) -> Iterator[list[tuple[Any, Any]]]:
 # signed in as different users; to act as several roles in one test, take ``web_client`` and
 # call :func:`sign_in_as` for each in turn.
 
+T = TypeVar("T")
 TEST_PASSWORD = "test-password-123"
 ROLES = ("admin", "manager", "staff")
 
 
-def in_app(client: Any, make: Any) -> Any:
+def in_app(client: Any, make: Callable[[], Awaitable[T]]) -> T:
     """Run ``await make()`` in the app's event loop and return its result.
 
     ``make`` is a function returning a coroutine (``lambda: create_contact({...})``): the app
     and its database pool live in the client's thread, not in the test's loop.
     """
 
-    async def run() -> Any:
+    async def run() -> T:
         return await make()
 
     return client.blocking_portal.call(run)

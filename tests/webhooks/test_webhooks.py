@@ -203,7 +203,22 @@ async def test_a_dead_receiver_does_not_hold_up_another(rapport, receiver):
     assert (await subscriptions.get_subscription(healthy["id"]))["failure_streak"] == 0
 
 
-async def test_pause_after_failing_for_hours_and_resume_sends_in_order(rapport, receiver):
+async def test_pause_after_failing_for_hours_and_resume_sends_in_order(
+    rapport, receiver, monkeypatch
+):
+    from rapport.users.accounts import create_user
+    from rapport.web import live
+
+    pushed: list[tuple[int, bytes]] = []
+
+    async def capture(user_id: int, message: bytes) -> None:
+        pushed.append((user_id, message))
+
+    # The live transport is tested with a real server in tests/web/test_live.py; here we only
+    # look at who is told what.
+    monkeypatch.setattr(live, "_publish", capture)
+    admin = await create_user("root@example.com", "Root", "admin-pass-123", "admin", "ru")
+    await create_user("sam@example.com", "Sam", "staff-pass-123", "staff")
     receiver.default = 500
     subscription, _ = await subscribe(receiver)
     contact_id = await new_person("Paused")
@@ -220,6 +235,10 @@ async def test_pause_after_failing_for_hours_and_resume_sends_in_order(rapport, 
     paused = await subscriptions.get_subscription(subscription["id"])
     assert paused["status"] == "paused"
     assert "failed attempts in a row" in paused["status_reason"]
+    assert [user_id for user_id, _ in pushed] == [admin["id"]]  # admins only
+    message = json.loads(pushed[0][1])["html"]
+    assert "Вебхук приостановлен" in message and receiver.url in message
+    assert f"/admin/webhooks/{subscription['id']}" in message
 
     # While paused nothing is sent, even when retries are due; new events wait too.
     await update_contact(contact_id, {"name": "Paused renamed"})

@@ -353,3 +353,22 @@ async def test_a_hanging_receiver_does_not_slow_the_passes_of_another(rapport, r
     finally:
         hanging.release.set()
         hanging.stop()
+
+
+async def test_the_attempt_log_keeps_thirty_days(rapport, receiver):
+    from rapport.jobs.worker import run_once
+    from rapport.webhooks import housekeeping
+
+    subscription, _ = await subscribe(receiver)
+    await outbound.ping(subscription["id"])
+    await outbound.ping(subscription["id"])
+    [old, recent] = await attempts(subscription["id"])
+    await WebhookAttempt.update(
+        {WebhookAttempt.attempted_at: dt.datetime.now(dt.UTC) - dt.timedelta(days=31)}
+    ).where(WebhookAttempt.id == old["id"])
+    assert await housekeeping.prune_attempt_log() == 1
+    assert [a["id"] for a in await attempts(subscription["id"])] == [recent["id"]]
+    # The job is declared and scheduled by the core.
+    assert housekeeping.JOB_NAME in {j.name for j in rapport.plugins.collect("register_jobs")}
+    summary = await run_once(rapport)
+    assert "unknown_jobs_failed" in summary and summary["unknown_jobs_failed"] == 0

@@ -80,18 +80,21 @@ async def startup(runtime):
 
 @hookimpl
 def register_jobs():
-    """The reminder of tasks coming due (``rapport.activities.reminders``)."""
+    """The reminder of tasks coming due (``rapport.activities.reminders``) and the pruning of
+    the webhook attempt log (``rapport.webhooks.housekeeping``)."""
     from rapport.activities.reminders import reminder_jobs
+    from rapport.webhooks.housekeeping import webhook_jobs
 
-    return reminder_jobs()
+    return reminder_jobs() + webhook_jobs()
 
 
 @hookimpl
 def register_schedules():
-    """Task reminders run every minute."""
+    """Task reminders run every minute; the webhook log is pruned daily."""
     from rapport.activities.reminders import reminder_schedules
+    from rapport.webhooks.housekeeping import webhook_schedules
 
-    return reminder_schedules()
+    return reminder_schedules() + webhook_schedules()
 
 
 @hookimpl

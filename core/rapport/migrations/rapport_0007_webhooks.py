@@ -2,7 +2,7 @@
 
 The tables are frozen copies made here, so later changes to ``rapport.webhooks.tables`` do not
 alter what this migration creates; the composite indexes serve the delivery log (newest first
-per subscription, per event).
+per subscription, per event), the one on the time its daily pruning.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -59,6 +59,9 @@ async def forwards():
         await engine.run_ddl(
             "CREATE INDEX rapport_webhook_attempt_event"
             " ON rapport_webhook_attempt (subscription_id, event_id, id)"
+        )
+        await engine.run_ddl(
+            "CREATE INDEX rapport_webhook_attempt_time ON rapport_webhook_attempt (attempted_at)"
         )
 
     async def drop_tables():

@@ -90,7 +90,8 @@ async def test_ping_rotate_pause_resume_and_the_banner(admin_client, receiver):
     assert verify_signature(new, ping.headers["rapport-signature"], ping.body)
     assert not verify_signature(old, ping.headers["rapport-signature"], ping.body)
 
-    await post(client, f"{base}/pause")
+    paused = await post(client, f"{base}/pause")
+    assert 'data-status="paused"' in paused.text and "An administrator paused it." in paused.text
     listing = await client.get("/admin/webhooks")
     assert f'data-webhook-alert="{subscription["id"]}"' in listing.text
     assert "Paused: " + receiver.url in listing.text

@@ -96,16 +96,20 @@ async def _after(subscription: dict[str, Any], outcome: Outcome) -> None:
         await subscriptions.note_success(subscription_id)
         return
     if outcome.outcome == sender.GONE:
-        await subscriptions.mark_gone(subscription_id, "the receiver answered 410 Gone")
+        await subscriptions.mark_gone(subscription_id)
         log.warning("webhook %s unsubscribed: its receiver answered 410 Gone", subscription_id)
         await _tell_admins(subscription, gone=True)
         return
     streak, since = await subscriptions.note_failure(subscription_id)
     failing_for = dt.datetime.now(dt.UTC) - since
     if streak >= PAUSE_AFTER_FAILURES and failing_for >= PAUSE_AFTER:
-        reason = f"{streak} failed attempts in a row since {since.isoformat(timespec='minutes')}"
-        if await subscriptions.pause(subscription_id, reason):
-            log.warning("webhook %s paused: %s", subscription_id, reason)
+        if await subscriptions.pause(subscription_id, subscriptions.FAILING):
+            log.warning(
+                "webhook %s paused: %s failed attempts in a row since %s",
+                subscription_id,
+                streak,
+                since.isoformat(timespec="minutes"),
+            )
             await _tell_admins(subscription, gone=False)
 
 

@@ -15,6 +15,8 @@ from rapport.webhooks.tables import WebhookAttempt, WebhookSubscription
 from rapport.webhooks.targets import check_url
 
 ACTIVE, PAUSED, GONE = "active", "paused", "gone"
+# Why a subscription is not active (``status_reason``): shown translated on the admin pages.
+BY_ADMIN, FAILING, ANSWERED_GONE = "admin", "failing", "gone"
 ALLOW_PRIVATE_KEY = "webhooks.allow_private_targets"
 URL_LIMIT = 2000
 MAX_PATTERNS = 50
@@ -163,7 +165,7 @@ async def active_subscriptions() -> list[dict[str, Any]]:
     return [_row(r) for r in rows]
 
 
-async def pause(subscription_id: int, reason: str = "") -> bool:
+async def pause(subscription_id: int, reason: str = BY_ADMIN) -> bool:
     """Stop deliveries; events keep collecting and go out, in order, on :func:`resume`.
     False if it was not active."""
     rows = await WebhookSubscription.raw(
@@ -177,9 +179,10 @@ async def pause(subscription_id: int, reason: str = "") -> bool:
     return bool(rows)
 
 
-async def mark_gone(subscription_id: int, reason: str) -> None:
+async def mark_gone(subscription_id: int) -> None:
+    """The receiver answered 410 Gone: unsubscribed until an administrator resumes it."""
     await WebhookSubscription.update(
-        {WebhookSubscription.status: GONE, WebhookSubscription.status_reason: reason}
+        {WebhookSubscription.status: GONE, WebhookSubscription.status_reason: ANSWERED_GONE}
     ).where(WebhookSubscription.id == subscription_id)
 
 

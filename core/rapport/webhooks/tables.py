@@ -14,7 +14,7 @@ class WebhookSubscription(Table, tablename="rapport_webhook"):
     # "active", "paused" (by an administrator or after failing for hours) or "gone" (the
     # receiver answered 410 Gone: unsubscribed).
     status = Varchar(length=16, default="active")
-    status_reason = Text(default="")
+    status_reason = Text(default="")  # "admin", "failing" or "gone" (see subscriptions)
     failure_streak = Integer(default=0)
     failing_since = Timestamptz(null=True, default=None)
     last_success_at = Timestamptz(null=True, default=None)

@@ -212,7 +212,7 @@ async def ping_webhook(subscription_id: FromPath[int]) -> Redirect:
 @post("/admin/webhooks/{subscription_id:int}/pause", **guarded(SETTINGS))
 async def pause_webhook(subscription_id: FromPath[int]) -> Redirect:
     await _subscription(subscription_id)
-    await subscriptions.pause(subscription_id, "paused by an administrator")
+    await subscriptions.pause(subscription_id, subscriptions.BY_ADMIN)
     return Redirect(f"/admin/webhooks/{subscription_id}?saved=paused")
 
 

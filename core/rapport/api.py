@@ -56,6 +56,7 @@ from rapport.jobs.definitions import JobDefinition, Schedule, Service
 from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
+from rapport.plugins.settings_values import plugin_setting
 from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.permissions import Permission
@@ -65,6 +66,7 @@ from rapport.web.plugin_routes import requires_permission
 from rapport.web.rendering import fragment, page, render_html
 from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
 from rapport.web.themes import Theme
+from rapport.webhooks.signing import verify_signature
 
 
 def settings() -> Settings:
@@ -143,6 +145,7 @@ __all__ = [
     "notify_user",
     "open_tasks",
     "page",
+    "plugin_setting",
     "publish",
     "push_to_user",
     "reindex_all",
@@ -156,4 +159,5 @@ __all__ = [
     "timeline",
     "transaction",
     "update_contact",
+    "verify_signature",
 ]

@@ -123,11 +123,12 @@ def register_services() -> list[Any]:
 def register_event_consumers() -> list[Any]:
     """Return :class:`rapport.api.Consumer` values: asynchronous readers of the outbox.
 
-    Called on every worker pass for the enabled plugins. A consumer has a unique ``name``, the
-    event ``types`` it wants (or ``"*"``) and an async ``handle(event, meta)``; it receives each
-    event at least once, in order per event key, with retries and back-off when it raises. A new
-    consumer starts reading at the event that recorded its plugin being enabled, not at the
-    beginning of history.
+    Called on every worker pass for the enabled plugins (an ``async`` implementation may read
+    the list from the database). A consumer has a unique ``name``, the event ``types`` it wants
+    (names and ``"prefix.*"`` patterns, or ``"*"``) and an async ``handle(event, meta)``; it
+    receives each event at least once, in order per event key, with retries and back-off when
+    it raises. A new consumer starts reading at the event that recorded its plugin being
+    enabled, not at the beginning of history.
     """
 
 

@@ -18,6 +18,7 @@ from rapport.events.tables import ConsumerCursor, DeliveryRetry, OutboxEvent
 from rapport.jobs.tables import Job, ScheduleState
 from rapport.plugins.tables import InstanceSetting, PluginState
 from rapport.users.tables import LoginFailure, RolePermission, User, UserSession
+from rapport.webhooks.tables import WebhookAttempt, WebhookSubscription
 
 APP_CONFIG = AppConfig(
     app_name="rapport",
@@ -42,6 +43,8 @@ APP_CONFIG = AppConfig(
         InstanceSetting,
         UserSession,
         LoginFailure,
+        WebhookSubscription,
+        WebhookAttempt,
     ],
     migration_dependencies=[],
     commands=[],

@@ -11,6 +11,9 @@ test-suite gets these fixtures with nothing to import:
   enabled.
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
 * :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
+* ``web_client`` — an HTTP client on the real web app (same database, marked plugins
+  enabled), not signed in; ``admin_client``, ``manager_client`` and ``staff_client`` — the
+  same, signed in as a new user of that role (see "Signed-in web clients" below).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -172,3 +175,77 @@ def captured_events(rapport: Any) -> Iterator[list[tuple[Any, Any]]]:
     yield seen
     rapport.plugins.pm.unregister(name="test.captured_events")
     sys.modules.pop(module.__name__, None)
+
+
+# --- Signed-in web clients ---------------------------------------------------------------------
+#
+# The app runs in the test client's own thread and event loop (Litestar's AsyncTestClient), so
+# database work for a client's app goes through :func:`in_app`. One app, and so one client,
+# per test: ``admin_client``, ``manager_client`` and ``staff_client`` are the same client
+# signed in as different users; to act as several roles in one test, take ``web_client`` and
+# call :func:`sign_in_as` for each in turn.
+
+T = TypeVar("T")
+TEST_PASSWORD = "test-password-123"
+ROLES = ("admin", "manager", "staff")
+
+
+def in_app(client: Any, make: Callable[[], Awaitable[T]]) -> T:
+    """Run ``await make()`` in the app's event loop and return its result.
+
+    ``make`` is a function returning a coroutine (``lambda: create_contact({...})``): the app
+    and its database pool live in the client's thread, not in the test's loop.
+    """
+
+    async def run() -> T:
+        return await make()
+
+    return client.blocking_portal.call(run)
+
+
+async def sign_in_as(client: Any, role: str, email: str | None = None) -> dict[str, Any]:
+    """Create an active user of ``role`` and sign ``client`` in as them (signing out whoever
+    was signed in). Returns the user with its ``csrf_token`` for later form posts."""
+    from rapport.users.accounts import create_user
+
+    email = email or f"{role}-{next(_counter)}@example.com"
+    user = in_app(client, lambda: create_user(email, role.title(), TEST_PASSWORD, role))
+    client.cookies.clear()
+    token = await sign_in(client, email, TEST_PASSWORD)
+    return {**user, "csrf_token": token}
+
+
+@pytest.fixture
+async def web_client(
+    rapport_settings: Settings, request: pytest.FixtureRequest
+) -> AsyncIterator[Any]:
+    """An HTTP client on the real app for this test's database, with the plugins named by
+    ``@pytest.mark.enable`` enabled; nobody is signed in."""
+    from litestar.testing import AsyncTestClient
+
+    from rapport.plugins import state
+    from rapport.web.app import create_app
+
+    names = [name for marker in request.node.iter_markers("enable") for name in marker.args]
+    async with AsyncTestClient(create_app(rapport_settings)) as client:
+        for name in names:
+            in_app(client, lambda name=name: state.enable(name))
+        yield client
+
+
+def _role_client(role: str) -> Any:
+    @pytest.fixture
+    async def signed_in(web_client: Any) -> Any:
+        web_client.user = await sign_in_as(web_client, role)
+        return web_client
+
+    signed_in.__doc__ = (
+        f"``web_client`` signed in as a new {role} user (``client.user`` holds the user and "
+        "its ``csrf_token``)."
+    )
+    return signed_in
+
+
+admin_client = _role_client("admin")
+manager_client = _role_client("manager")
+staff_client = _role_client("staff")

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -14,12 +12,11 @@ from rapport.hookspecs import hookimpl
 from rapport.plugins.manifest import Manifest
 from rapport.plugins.presets import BusinessType
 from rapport.plugins.registry import PluginRegistry, QuarantinedPlugin
-from rapport.testing import sign_in
+from rapport.testing import in_app, sign_in
 from rapport.web.app import create_app
 from rapport.web.slots import MenuItem
 
 PASSWORD = "admin-pass-123"
-T = TypeVar("T")
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -46,16 +43,6 @@ def _menu_plugin(name: str = "menu_demo", requires: tuple[str, ...] = ()) -> typ
     module.menu_items = menu_items
     module.register_business_types = register_business_types
     return module
-
-
-def in_app(client: AsyncTestClient, make: Callable[[], Awaitable[T]]) -> T:
-    """Run database work in the app's event loop: the test client serves the app from its own
-    thread, and a PostgreSQL connection pool belongs to the loop that opened it."""
-
-    async def run() -> T:
-        return await make()
-
-    return client.blocking_portal.call(run)
 
 
 def _registry(*modules: types.ModuleType) -> PluginRegistry:

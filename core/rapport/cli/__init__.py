@@ -68,9 +68,9 @@ def cli(ctx: click.Context, data_dir: Path | None, verbose: bool) -> None:
 
 
 def _add_commands() -> None:
-    from rapport.cli import admin_commands, demo_commands, run_commands
+    from rapport.cli import admin_commands, demo_commands, run_commands, scaffold_commands
 
-    for module in (admin_commands, run_commands, demo_commands):
+    for module in (admin_commands, run_commands, demo_commands, scaffold_commands):
         module.add_to(cli)
     # Installed plugins may add their own groups; a broken plugin must not break the CLI.
     from rapport.plugins.registry import PluginRegistry

@@ -80,15 +80,26 @@ async def startup(runtime):
 
 @hookimpl
 def register_jobs():
-    """The reminder of tasks coming due (``rapport.activities.reminders``)."""
+    """The reminder of tasks coming due (``rapport.activities.reminders``) and the pruning of
+    the webhook attempt log (``rapport.webhooks.housekeeping``)."""
     from rapport.activities.reminders import reminder_jobs
+    from rapport.webhooks.housekeeping import webhook_jobs
 
-    return reminder_jobs()
+    return reminder_jobs() + webhook_jobs()
 
 
 @hookimpl
 def register_schedules():
-    """Task reminders run every minute."""
+    """Task reminders run every minute; the webhook log is pruned daily."""
     from rapport.activities.reminders import reminder_schedules
+    from rapport.webhooks.housekeeping import webhook_schedules
 
-    return reminder_schedules()
+    return reminder_schedules() + webhook_schedules()
+
+
+@hookimpl
+async def register_event_consumers():
+    """One consumer per active webhook subscription (``rapport.webhooks.outbound``)."""
+    from rapport.webhooks.outbound import webhook_consumers
+
+    return await webhook_consumers()

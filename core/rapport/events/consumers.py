@@ -9,12 +9,32 @@ from typing import Any
 from rapport.events.base import Event, EventMeta
 
 
+def type_matches(pattern: str, event_type: str) -> bool:
+    """``*`` matches every type, ``contact.*`` every type starting ``contact.``, else exact."""
+    if pattern == "*":
+        return True
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return pattern == event_type
+
+
 @dataclass(frozen=True)
 class Consumer:
+    """An asynchronous reader of the outbox.
+
+    ``types`` is ``"*"`` or a tuple of types and patterns (``"contact.*"``). A failed event is
+    retried after ``backoff_base`` seconds, doubling up to ``backoff_cap`` (None: the
+    worker's defaults), and given up on after ``max_attempts`` attempts.
+    """
+
     name: str
     handle: Callable[[Event, EventMeta], Awaitable[Any]]
     types: tuple[str, ...] | str = "*"
     max_attempts: int = 10
+    backoff_base: float | None = None
+    backoff_cap: float | None = None
 
     def wants(self, event_type: str) -> bool:
-        return self.types == "*" or event_type in self.types
+        if isinstance(self.types, str):
+            return type_matches(self.types, event_type)
+        return any(type_matches(pattern, event_type) for pattern in self.types)

@@ -123,12 +123,18 @@ def default_worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def declared_consumers(registry: Any) -> list[tuple[str, Consumer]]:
-    """(plugin name, consumer) for every enabled plugin's consumers; names must be unique."""
+async def declared_consumers(registry: Any) -> list[tuple[str, Consumer]]:
+    """(plugin name, consumer) for every enabled plugin's consumers; names must be unique.
+
+    An implementation may be async (the core's webhook subscriptions are read from the
+    database on each pass)."""
     found: dict[str, tuple[str, Consumer]] = {}
     for impl in registry.impls("register_event_consumers"):
         try:
-            items = impl.function() or []
+            items = impl.function()
+            if inspect.isawaitable(items):
+                items = await items
+            items = items or []
         except Exception:
             log.exception("register_event_consumers of plugin %r failed", impl.plugin_name)
             continue
@@ -145,9 +151,10 @@ def declared_consumers(registry: Any) -> list[tuple[str, Consumer]]:
     return list(found.values())
 
 
-def _backoff(attempts: int, options: DeliveryOptions) -> dt.timedelta:
-    seconds = min(options.backoff_cap, options.backoff_base * 2 ** max(0, attempts - 1))
-    return dt.timedelta(seconds=seconds)
+def _backoff(attempts: int, options: DeliveryOptions, consumer: Consumer) -> dt.timedelta:
+    base = options.backoff_base if consumer.backoff_base is None else consumer.backoff_base
+    cap = options.backoff_cap if consumer.backoff_cap is None else consumer.backoff_cap
+    return dt.timedelta(seconds=min(cap, base * 2 ** max(0, attempts - 1)))
 
 
 def _short_error(exc: BaseException) -> str:
@@ -253,6 +260,7 @@ class Delivery:
         self._leases: dict[str, float] = {}  # consumer → monotonic time our lease is safe until
         self._horizon = Horizon()
         self._horizon_wanted = False
+        self._turns: dict[str, asyncio.Task[DeliveryStats]] = {}  # consumer → running turn
 
     @property
     def options(self) -> DeliveryOptions:
@@ -265,21 +273,50 @@ class Delivery:
 
     # --- passes ---------------------------------------------------------------------------
 
-    async def run_pass(self, registry: Any) -> DeliveryStats:
-        """Give every enabled consumer one turn (concurrently); return what happened."""
-        consumers = declared_consumers(registry)
+    async def run_pass(self, registry: Any, patience: float | None = None) -> DeliveryStats:
+        """Give every enabled consumer one turn (concurrently); return what happened.
+
+        With ``patience`` (the worker's loop), the pass waits at most that many seconds for
+        the turns it started; a turn still running then (a receiver that hangs until its
+        time-out) goes on in the background and is not started again until it ends, so one
+        slow consumer does not slow the passes of the others. Its results count in the pass
+        that sees it finish. Without ``patience`` every turn is awaited to its end.
+        """
+        consumers = await declared_consumers(registry)
         total = DeliveryStats()
-        if not consumers:
-            return total
         self._horizon_wanted = False
-        results = await asyncio.gather(
-            *(self._guarded(plugin, consumer) for plugin, consumer in consumers)
-        )
-        for stats in results:
-            total.add(stats)
+        fresh = []
+        for plugin, consumer in consumers:
+            if consumer.name in self._turns:
+                continue  # still busy with its previous turn
+            task = asyncio.create_task(
+                self._guarded(plugin, consumer), name=f"rapport-delivery:{consumer.name}"
+            )
+            self._turns[consumer.name] = task
+            fresh.append(task)
+        if fresh:
+            await asyncio.wait(fresh, timeout=patience)
+        for name, task in list(self._turns.items()):
+            if task.done():
+                del self._turns[name]
+                if not task.cancelled():
+                    total.add(task.result())
         if self._horizon_wanted:
             await self._horizon.advance(self.options.gap_settle)
         return total
+
+    @property
+    def busy(self) -> bool:
+        """Whether turns started by earlier passes are still running."""
+        return bool(self._turns)
+
+    async def stop_turns(self) -> None:
+        """Cancel the turns still running (at a worker's stop) and wait for them to end."""
+        turns = list(self._turns.values())
+        for task in turns:
+            task.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
+        self._turns.clear()
 
     async def _guarded(self, plugin: str, consumer: Consumer) -> DeliveryStats:
         try:
@@ -566,7 +603,7 @@ class Delivery:
                 stats.delivered += 1
             elif retry.attempts + 1 < consumer.max_attempts:
                 attempts = retry.attempts + 1
-                next_at = utcnow() + _backoff(attempts, self.options)
+                next_at = utcnow() + _backoff(attempts, self.options, consumer)
                 writes.updates.append((retry.id, PENDING, attempts, next_at, error))
                 stats.failed += 1
                 return
@@ -623,7 +660,7 @@ class Delivery:
                 retries.append((row["id"], key, 1, utcnow(), error, DEAD))
                 stats.dead += 1
             else:
-                next_at = utcnow() + _backoff(1, self.options)
+                next_at = utcnow() + _backoff(1, self.options, consumer)
                 retries.append((row["id"], key, 1, next_at, error, PENDING))
                 stats.failed += 1
                 if key:

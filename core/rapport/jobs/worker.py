@@ -234,7 +234,9 @@ class Worker:
         while not stop.is_set():
             pause = self.poll_interval
             try:
-                stats = await self.delivery.run_pass(self.runtime.plugins)
+                stats = await self.delivery.run_pass(
+                    self.runtime.plugins, patience=self.delivery.options.budget + 1.0
+                )
                 failures = 0
                 if stats.progressed:
                     pause = 0.0
@@ -260,6 +262,7 @@ class Worker:
             if interrupted:
                 count = await release(self.name, interrupted)
                 log.warning("put %s interrupted job(s) back in the queue", count)
+            await self.delivery.stop_turns()
             await self.delivery.release_leases()
         except Exception:
             log.exception("could not release this worker's jobs and leases; they expire")

@@ -8,7 +8,14 @@ from litestar.response import Redirect, Template
 
 from rapport.runtime import current
 from rapport.users.tables import User
-from rapport.web.pages import admin_fields, admin_plugins, admin_settings, admin_users
+from rapport.web.pages import (
+    admin_fields,
+    admin_plugin_settings,
+    admin_plugins,
+    admin_settings,
+    admin_users,
+    admin_webhooks,
+)
 from rapport.web.pages.admin_common import PLUGINS, admin_page, allowed_sections
 
 
@@ -43,4 +50,6 @@ ROUTES: list = [
     *admin_users.ROUTES,
     *admin_settings.ROUTES,
     *admin_fields.ROUTES,
+    *admin_webhooks.ROUTES,
+    *admin_plugin_settings.ROUTES,
 ]

@@ -45,6 +45,7 @@ class PluginRow:
     requires: tuple[str, ...]
     required_by: tuple[str, ...]  # enabled plugins that need this one
     enabled: bool
+    has_settings: bool = False  # declares settings: the page links to their form
 
 
 def _row(plugin: InstalledPlugin, enabled: set[str]) -> PluginRow:
@@ -59,6 +60,7 @@ def _row(plugin: InstalledPlugin, enabled: set[str]) -> PluginRow:
         requires=manifest.requires,
         required_by=tuple(registry.dependents(plugin.name, enabled)),
         enabled=plugin.name in enabled,
+        has_settings=bool(manifest.settings),
     )
 
 

@@ -34,10 +34,10 @@ from rapport.api import (
     hookimpl,
     log_activity,
     page,
+    plugin_setting,
     publish,
     requires_permission,
     running,
-    settings,
     transaction,
 )
 
@@ -56,7 +56,7 @@ manifest = Manifest(
             label="Greet companies as well as people",
             type="bool",
             default=False,
-            help="Set in rapport.toml: [hello] greet_companies = true",
+            help="Also settable in rapport.toml: [hello] greet_companies = true",
         ),
     ),
 )
@@ -65,19 +65,13 @@ manifest = Manifest(
 DEFAULT_PHRASES = ("Hello, {name}!", "Welcome, {name}!")
 
 
-def setting(key: str) -> Any:
-    """The value of this plugin's setting ``key``.
+async def setting(key: str) -> Any:
+    """The effective value of this plugin's setting ``key``.
 
-    Read from the ``[hello]`` table of ``rapport.toml`` (``settings().extra``), falling back to
-    the default the manifest declares.
+    What an administrator saved on the plugin's settings page (Admin → Plugins → Settings of
+    Hello), else the ``[hello]`` table of ``rapport.toml``, else the manifest's default.
     """
-    declared = {field.key: field for field in manifest.settings}
-    if key not in declared:
-        raise KeyError(f"hello has no setting {key!r}")
-    configured = settings().extra.get(manifest.name)
-    if isinstance(configured, dict) and key in configured:
-        return configured[key]
-    return declared[key].default
+    return await plugin_setting(manifest.name, key)
 
 
 # --- the event this plugin publishes ---------------------------------------------------------
@@ -223,7 +217,7 @@ async def handle_event(event: Event, meta: EventMeta) -> None:
     """Greet every new contact, after the transaction that created it has committed."""
     if not isinstance(event, ContactCreated):
         return
-    if event.kind == "company" and not setting("greet_companies"):
+    if event.kind == "company" and not await setting("greet_companies"):
         return
     await greet(event.contact_id, event.name, actor_id=meta.actor_id)
 

@@ -67,3 +67,23 @@ async def test_merging_moves_the_greetings_to_the_winner(rapport):
     assert await greetings_of(twin) == []
     assert len(await greetings_of(anna)) == 2
     assert await HelloGreeting.count() == 2
+
+
+async def test_an_administrator_turns_company_greetings_on_in_the_settings_page(admin_client):
+    """``admin_client`` (from ``rapport.testing``) is signed in as an admin on an app with
+    this module's ``enable("hello")`` applied; ``in_app`` runs database work in its loop."""
+    from rapport.api import plugin_setting
+    from rapport.testing import in_app
+
+    form = await admin_client.get("/admin/plugins/hello/settings")
+    assert 'id="greet_companies" name="greet_companies" type="checkbox"' in form.text
+    assert 'type="checkbox" checked' not in form.text
+    saved = await admin_client.post(
+        "/admin/plugins/hello/settings",
+        data={"_csrf_token": admin_client.user["csrf_token"], "greet_companies": "on"},
+    )
+    assert "Settings saved" in saved.text and 'type="checkbox" checked' in saved.text
+    assert in_app(admin_client, lambda: plugin_setting("hello", "greet_companies")) is True
+
+    acme = in_app(admin_client, lambda: create_contact({"kind": "company", "name": "Acme"}))
+    assert len(in_app(admin_client, lambda: greetings_of(acme))) == 1

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions, signed deliveries from the outbox, the attempt log."""

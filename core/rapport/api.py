@@ -56,6 +56,10 @@ from rapport.jobs.definitions import JobDefinition, Schedule, Service
 from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
+from rapport.rest.pagination import ApiCursor, ApiLimit, cursor_page, decode_cursor, encode_cursor
+from rapport.rest.problems import ApiProblem
+from rapport.rest.scopes import ApiScope, requires_scope
+from rapport.rest.visibility import user_can_see_contact
 from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.permissions import Permission
@@ -87,6 +91,10 @@ __all__ = [
     "ActivityKind",
     "ActivityLogged",
     "ActivityNotFound",
+    "ApiCursor",
+    "ApiLimit",
+    "ApiProblem",
+    "ApiScope",
     "BusinessType",
     "CardPanel",
     "Consumer",
@@ -127,6 +135,9 @@ __all__ = [
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "cursor_page",
+    "decode_cursor",
+    "encode_cursor",
     "enqueue",
     "find_duplicates",
     "format_international",
@@ -148,6 +159,7 @@ __all__ = [
     "reindex_all",
     "render_html",
     "requires_permission",
+    "requires_scope",
     "resolve_caller",
     "running",
     "search_contacts",
@@ -156,4 +168,5 @@ __all__ = [
     "timeline",
     "transaction",
     "update_contact",
+    "user_can_see_contact",
 ]

@@ -81,6 +81,12 @@ class ApiProblem(HTTPException):
         self.duplicates = duplicates
 
 
+def _location(source: Any) -> str:
+    """Litestar names the source with a ``ParamType`` enum (or not at all for the body)."""
+    value = getattr(source, "value", source)
+    return str(value).lower() if value else "body"
+
+
 def _phrase(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
@@ -105,7 +111,7 @@ def problem_of(exc: Exception, request: Request | None = None) -> tuple[Problem,
             FieldError(
                 field=str(item.get("key") or ""),
                 message=str(item.get("message") or "is not valid"),
-                location=str(item.get("source") or "body"),
+                location=_location(item.get("source")),
             )
             for item in (exc.extra if isinstance(exc.extra, list) else [])
             if isinstance(item, dict)

@@ -39,6 +39,15 @@ DESCRIPTIONS = {
     "429": "The token's rate limit is spent; retry after the time in Retry-After.",
 }
 
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Send the same key when retrying: the first answer is returned again, "
+    "and no second record is created (kept for 24 hours).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
 DESCRIPTION = (
     "The REST API of Rapport. Authenticate with `Authorization: Bearer <token>` (users create "
     "tokens on their account page). Errors are RFC 9457 problem details. See docs/api.md."
@@ -107,6 +116,8 @@ def complete_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 statuses += ["409", "422"]
             for status in statuses:
                 operation["responses"][status] = _problem_response(status)
+            if method == "post":
+                operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
     return document
 
 

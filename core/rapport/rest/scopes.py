@@ -13,6 +13,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from rapport.web.i18n import lazy
+
 ACCESS = ("read", "write")
 
 
@@ -42,11 +44,11 @@ class ApiScope:
 
 
 CORE_SCOPES = [
-    ApiScope("contacts:read", "Read contacts, companies, tags and custom fields"),
-    ApiScope("contacts:write", "Create, change and archive contacts and companies"),
-    ApiScope("activities:read", "Read timelines and tasks"),
-    ApiScope("activities:write", "Log activities and complete tasks"),
-    ApiScope("users:read", "Read the list of users"),
+    ApiScope("contacts:read", lazy("Read contacts, companies, tags and custom fields")),
+    ApiScope("contacts:write", lazy("Create, change and archive contacts and companies")),
+    ApiScope("activities:read", lazy("Read timelines and tasks")),
+    ApiScope("activities:write", lazy("Log activities and complete tasks")),
+    ApiScope("users:read", lazy("Read the list of users")),
 ]
 
 

@@ -50,7 +50,7 @@ async def healthz() -> dict[str, Any]:
 
 def _core_routes() -> list[Any]:
     from rapport.web.home import home
-    from rapport.web.pages import admin, auth, contacts, my_day, search
+    from rapport.web.pages import admin, api_tokens, auth, contacts, my_day, search
 
     return [
         healthz,
@@ -60,6 +60,7 @@ def _core_routes() -> list[Any]:
         *search.ROUTES,
         *my_day.ROUTES,
         *admin.ROUTES,
+        *api_tokens.ROUTES,
     ]
 
 

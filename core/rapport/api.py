@@ -56,7 +56,14 @@ from rapport.jobs.definitions import JobDefinition, Schedule, Service
 from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
-from rapport.rest.pagination import ApiCursor, ApiLimit, cursor_page, decode_cursor, encode_cursor
+from rapport.rest.pagination import (
+    ApiCursor,
+    ApiId,
+    ApiLimit,
+    cursor_page,
+    decode_cursor,
+    encode_cursor,
+)
 from rapport.rest.problems import ApiProblem
 from rapport.rest.scopes import ApiScope, requires_scope
 from rapport.rest.visibility import user_can_see_contact
@@ -92,6 +99,7 @@ __all__ = [
     "ActivityLogged",
     "ActivityNotFound",
     "ApiCursor",
+    "ApiId",
     "ApiLimit",
     "ApiProblem",
     "ApiScope",

@@ -89,19 +89,3 @@ async def test_tokens_are_stored_hashed_and_checked_on_creation(rapport, api_cli
             expires_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
         )
     assert set(refused.value.errors) == {"name", "scopes", "expires_at"}
-
-
-async def test_the_rate_limit_answers_429_with_retry_after(rapport, api_client):
-    extra = {**rapport.settings.extra, "api": {"rate_limit": 3}}
-    rapport.settings = rapport.settings.with_overrides(extra=extra)
-    client = await api_client.new(scopes=["users:read"])
-    other = await api_client.new(scopes=["users:read"])
-    statuses = [(await client.get("/api/v1/users/me")).status_code for _ in range(3)]
-    assert statuses == [200, 200, 200]
-    limited = await client.get("/api/v1/users/me")
-    assert limited.status_code == 429
-    assert limited.headers["content-type"] == PROBLEM
-    assert limited.json()["type"] == "urn:rapport:problem:rate-limited"
-    assert 1 <= int(limited.headers["retry-after"]) <= 60
-    # The budget is per token: another token of the instance is not slowed down.
-    assert (await other.get("/api/v1/users/me")).status_code == 200

@@ -24,6 +24,8 @@ MAX_LIMIT = 200
 
 #: Query parameter types for list handlers: ``limit: ApiLimit = 50, cursor: ApiCursor = None``.
 ApiLimit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Rows per page (1-200).")]
+#: A record id in a path or query: 1 to 2**31-1, the range of the databases' integer ids.
+ApiId = Annotated[int, Parameter(ge=1, le=2**31 - 1)]
 ApiCursor = Annotated[
     str | None, Parameter(description="The next_cursor of the previous page, unchanged.")
 ]

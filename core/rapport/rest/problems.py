@@ -81,6 +81,16 @@ class ApiProblem(HTTPException):
         self.duplicates = duplicates
 
 
+def _is_out_of_range(exc: Exception) -> bool:
+    if isinstance(exc, OverflowError):
+        return True
+    try:
+        from asyncpg.exceptions import DataError
+    except ImportError:  # pragma: no cover - SQLite-only installs
+        return False
+    return isinstance(exc, DataError) and "out of" in str(exc) and "range" in str(exc)
+
+
 def _location(source: Any) -> str:
     """Litestar names the source with a ``ParamType`` enum (or not at all for the body)."""
     value = getattr(source, "value", source)
@@ -130,6 +140,14 @@ def problem_of(exc: Exception, request: Request | None = None) -> tuple[Problem,
         return Problem(type="about:blank", title=_phrase(401), status=401, detail=str(reason)), {
             "WWW-Authenticate": 'Bearer realm="rapport"'
         }
+    if _is_out_of_range(exc):
+        # A number too large for the database's integers can match no row.
+        return Problem(
+            type=PROBLEM_URN + "invalid-request",
+            title="A number is out of range",
+            status=400,
+            detail="ids and numbers must fit in 32 bits",
+        ), {}
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = str(exc.detail or "")

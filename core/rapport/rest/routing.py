@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from litestar import Router
 from litestar.connection import ASGIConnection
@@ -20,7 +21,7 @@ from litestar.middleware import DefineMiddleware
 from rapport.plugins.registry import PluginRegistry
 from rapport.rest import API_PREFIX
 from rapport.rest.idempotency import idempotency_middleware
-from rapport.rest.problems import ApiProblem
+from rapport.rest.problems import ApiProblem, FieldError
 from rapport.rest.ratelimit import count_request
 from rapport.runtime import current
 
@@ -31,6 +32,7 @@ API_OPT = {"exclude_from_csrf": True, "api": True}
 
 async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """A valid token is required (401) and its rate limit applies (429 with Retry-After)."""
+    _refuse_nul(connection)
     if handler.opt.get("public"):
         return
     token = connection.scope.get("api_token")
@@ -44,6 +46,21 @@ async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> No
             f"this token made too many requests; retry in {retry_after} s",
             kind="rate-limited",
             headers={"Retry-After": str(retry_after)},
+        )
+
+
+def _refuse_nul(connection: ASGIConnection) -> None:
+    """No database stores NUL in text: refuse it in the path or query before any handler."""
+    query = unquote_to_bytes(connection.scope.get("query_string", b""))
+    if b"\x00" in query or "\x00" in connection.scope["path"]:
+        raise ApiProblem(
+            400,
+            "Bad request",
+            "the path or query contains a NUL character",
+            kind="invalid-request",
+            errors=[
+                FieldError(field="query", message="contains a NUL character", location="query")
+            ],
         )
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
-from litestar.params import Parameter
 
 from rapport.contacts.dedupe import DuplicateContact
+from rapport.rest.pagination import ApiId
 from rapport.rest.problems import ApiProblem, DuplicateRef, FieldError
 from rapport.users.roles import has_permission
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a larger one can match nothing
 
-RecordId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+RecordId = ApiId
 
 
 def user_of(request: Request) -> dict[str, Any]:

@@ -212,7 +212,6 @@ def _filters(
     updated_since: dt.datetime | None,
     sort: str,
 ) -> ListFilters:
-    reject_nul({"tag": tag or "", "source": source or ""})
     return ListFilters(
         kind=kind or "",
         tag=(tag or "").strip()[:80],

@@ -6,10 +6,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get
-from litestar.params import FromPath
 
 from rapport.rest.pagination import ApiCursor, ApiLimit, cursor_page, decode_cursor
 from rapport.rest.problems import ApiProblem
+from rapport.rest.resources.common import RecordId
 from rapport.rest.scopes import requires_scope
 from rapport.users.tables import User
 
@@ -63,7 +63,7 @@ async def current_user(request: Request) -> UserOut:
 
 
 @get("/users/{user_id:int}", guards=[requires_scope("users:read")], operation_id="getUser")
-async def get_user(user_id: FromPath[int]) -> UserOut:
+async def get_user(user_id: RecordId) -> UserOut:
     row = await User.select(*COLUMNS).where(User.id == user_id).first()
     if row is None:
         raise ApiProblem(404, "Not found", f"no user {user_id}")

@@ -24,6 +24,7 @@ from litestar.response import Template
 from rapport.api import (
     ActivityKind,
     ApiCursor,
+    ApiId,
     ApiLimit,
     ApiProblem,
     ApiScope,
@@ -216,7 +217,7 @@ class GreetingPage:
     operation_id="listHelloGreetings",
 )
 async def api_greetings(
-    request: Request, contact_id: FromPath[int], limit: ApiLimit = 50, cursor: ApiCursor = None
+    request: Request, contact_id: ApiId, limit: ApiLimit = 50, cursor: ApiCursor = None
 ) -> GreetingPage:
     """A contact's greetings, oldest first, a page at a time."""
     # 404 rather than 403: a contact the token's user may not see must not seem to exist.

@@ -115,15 +115,6 @@ async def log_activity_api(
             "subject_id": data.subject_id,
         }
     )
-    errors = {}
-    if len(data.kind) > 60:
-        errors["kind"] = "must be at most 60 characters"
-    if len(data.subject_type) > 60:
-        errors["subject_type"] = "must be at most 60 characters"
-    if len(data.subject_id) > 64:
-        errors["subject_id"] = "must be at most 64 characters"
-    if errors:
-        raise invalid(errors)
     if data.assignee_id is not None:
         from rapport.users.tables import User
 

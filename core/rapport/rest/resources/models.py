@@ -92,11 +92,21 @@ class ActivityPage(msgspec.Struct):
     next_cursor: str | None
 
 
-class ChannelIn(msgspec.Struct, forbid_unknown_fields=True):
-    """An email or a phone as sent; ``label`` defaults to "work" (email) or "mobile"."""
+Label = Annotated[str, msgspec.Meta(max_length=40)]
 
-    value: str
-    label: str | None = None
+
+class EmailIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An email as typed; ``label`` defaults to "work"."""
+
+    value: Annotated[str, msgspec.Meta(max_length=254)]
+    label: Label | None = None
+
+
+class PhoneIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A phone as typed, in any format; ``label`` defaults to "mobile"."""
+
+    value: Annotated[str, msgspec.Meta(max_length=64)]
+    label: Label | None = None
 
 
 class ContactCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -116,8 +126,8 @@ class ContactCreate(msgspec.Struct, forbid_unknown_fields=True):
     source: str = ""
     company_id: Id | None = None
     owner_id: Id | UnsetType | None = UNSET
-    emails: list[ChannelIn] = msgspec.field(default_factory=list)
-    phones: list[ChannelIn] = msgspec.field(default_factory=list)
+    emails: list[EmailIn] = msgspec.field(default_factory=list)
+    phones: list[PhoneIn] = msgspec.field(default_factory=list)
     tags: list[str] = msgspec.field(default_factory=list)
     custom: dict[str, Any] = msgspec.field(default_factory=dict)
 
@@ -138,8 +148,8 @@ class ContactPatch(msgspec.Struct, forbid_unknown_fields=True):
     source: str | UnsetType = UNSET
     company_id: Id | UnsetType | None = UNSET
     owner_id: Id | UnsetType | None = UNSET
-    emails: list[ChannelIn] | UnsetType = UNSET
-    phones: list[ChannelIn] | UnsetType = UNSET
+    emails: list[EmailIn] | UnsetType = UNSET
+    phones: list[PhoneIn] | UnsetType = UNSET
     tags: list[str] | UnsetType = UNSET
     custom: dict[str, Any] | UnsetType = UNSET
 
@@ -162,14 +172,14 @@ class ActivityCreate(msgspec.Struct, forbid_unknown_fields=True):
     meeting, task, or a plugin's); times carry a time zone; only tasks take ``due_at`` and
     ``assignee_id``."""
 
-    kind: str
+    kind: Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
     body: str = ""
     payload: dict[str, Any] = msgspec.field(default_factory=dict)
     occurred_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
     assignee_id: Id | None = None
-    subject_type: str = ""
-    subject_id: str = ""
+    subject_type: Annotated[str, msgspec.Meta(max_length=60)] = ""
+    subject_id: Annotated[str, msgspec.Meta(max_length=64)] = ""
 
 
 class TagOut(msgspec.Struct):

@@ -11,18 +11,38 @@ async def test_a_second_users_token_cannot_see_contacts_it_may_not_see(rapport, 
     await set_visibility_mode("own")
     alice = await api_client.new(role="staff", name="Alice")
     bob = await api_client.new(role="staff", name="Bob")
-    created = await alice.post("/api/v1/contacts", json={"first_name": "Anna"})
+    created = await alice.post(
+        "/api/v1/contacts", json={"first_name": "Anna", "emails": [{"value": "anna@example.com"}]}
+    )
     anna = created.json()
     assert anna["owner_id"] == alice.user["id"]  # the token's user owns what it creates
     unassigned = await create_contact({"first_name": "Ivan"})
 
+    twin = await bob.post(
+        "/api/v1/contacts", json={"first_name": "Anna", "emails": [{"value": "anna@example.com"}]}
+    )
+    ivan_twin = await bob.post("/api/v1/contacts", json={"first_name": "Ivan K"})
+    assert ivan_twin.status_code == 201
     hidden = await bob.get(f"/api/v1/contacts/{anna['id']}")
     missing = await bob.get("/api/v1/contacts/999999")
     # 404 like a contact that does not exist: existence does not leak.
     assert hidden.status_code == missing.status_code == 404
     assert hidden.headers["content-type"] == PROBLEM
     assert hidden.json()["detail"] == f"no contact {anna['id']}"
-    assert [c["id"] for c in (await bob.get("/api/v1/contacts")).json()["data"]] == [unassigned]
+    # The duplicate warning does not read out a contact Bob may not see.
+    assert twin.status_code == 409
+    assert twin.json()["duplicates"] == [
+        {
+            "id": anna["id"],
+            "name": "",
+            "channel": "email",
+            "value": "anna@example.com",
+            "archived": False,
+            "visible": False,
+        }
+    ]
+    listed = (await bob.get("/api/v1/contacts")).json()["data"]
+    assert [c["id"] for c in listed] == [unassigned, ivan_twin.json()["id"]]
     for attempt in (
         bob.patch(f"/api/v1/contacts/{anna['id']}", json={"city": "Tver"}),
         bob.get(f"/api/v1/contacts/{anna['id']}/activities"),

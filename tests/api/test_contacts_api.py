@@ -250,3 +250,41 @@ async def test_a_staff_token_cannot_archive_without_the_permission(rapport, api_
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:rapport:problem:missing-permission"
     assert (await staff.get(f"/api/v1/contacts/{anna['id']}")).json()["archived"] is False
+
+
+async def test_a_retry_while_the_first_request_runs_gets_409(rapport, api_client):
+    import datetime as dt
+    import hashlib
+
+    from rapport.rest.tables import ApiIdempotentRequest, ApiToken
+    from rapport.rest.tokens import hash_token
+
+    client = await api_client.new()
+    token = (
+        await ApiToken.select(ApiToken.id)
+        .where(ApiToken.token_hash == hash_token(client.token))
+        .first()
+    )
+    body = b'{"first_name":"Anna"}'
+    digest = hashlib.sha256(b"POST\0/api/v1/contacts\0\0" + body).hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    # The first request with the key has claimed it and not finished yet.
+    await ApiIdempotentRequest.insert(
+        ApiIdempotentRequest(
+            token=token["id"],
+            key="k",
+            request_hash=digest,
+            status=0,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=24),
+        )
+    )
+    retry = await client.post(
+        "/api/v1/contacts",
+        content=body,
+        headers={"Idempotency-Key": "k", "Content-Type": "application/json"},
+    )
+    assert retry.status_code == 409
+    assert retry.json()["type"] == "urn:rapport:problem:idempotency-in-progress"
+    assert retry.headers["retry-after"] == "1"
+    assert await Contact.count() == 0

@@ -57,6 +57,17 @@ from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
 from rapport.plugins.settings_values import plugin_setting
+from rapport.rest.pagination import (
+    ApiCursor,
+    ApiId,
+    ApiLimit,
+    cursor_page,
+    decode_cursor,
+    encode_cursor,
+)
+from rapport.rest.problems import ApiProblem
+from rapport.rest.scopes import ApiScope, requires_scope
+from rapport.rest.visibility import user_can_see_contact
 from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.permissions import Permission
@@ -89,6 +100,11 @@ __all__ = [
     "ActivityKind",
     "ActivityLogged",
     "ActivityNotFound",
+    "ApiCursor",
+    "ApiId",
+    "ApiLimit",
+    "ApiProblem",
+    "ApiScope",
     "BusinessType",
     "CardPanel",
     "Consumer",
@@ -129,6 +145,9 @@ __all__ = [
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "cursor_page",
+    "decode_cursor",
+    "encode_cursor",
     "enqueue",
     "find_duplicates",
     "format_international",
@@ -151,6 +170,7 @@ __all__ = [
     "reindex_all",
     "render_html",
     "requires_permission",
+    "requires_scope",
     "resolve_caller",
     "running",
     "search_contacts",
@@ -159,5 +179,6 @@ __all__ = [
     "timeline",
     "transaction",
     "update_contact",
+    "user_can_see_contact",
     "verify_signature",
 ]

@@ -1,0 +1,48 @@
+"""Amounts: parsed from what people type, kept as integer minor units, shown per locale."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from babel.numbers import format_currency
+from rapport.api import current_language, settings
+
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+def parse_amount(text: str | float | int | None) -> int | None:
+    """``"12 500,50"`` → 1250050. None for something that is not an amount."""
+    if text is None or text == "":
+        return 0
+    if isinstance(text, int | float):
+        value = Decimal(str(text))
+    else:
+        cleaned = _SPACES.sub("", str(text)).replace(",", ".")
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            return None
+    if not value.is_finite() or value < 0 or value >= Decimal(10) ** 13:
+        return None
+    return int((value * 100).quantize(Decimal(1)))
+
+
+def to_major(minor: int | float | None) -> Decimal:
+    return (Decimal(int(minor or 0)) / 100).quantize(Decimal("0.01"))
+
+
+def instance_currency() -> str:
+    return (settings().currency or "").upper()
+
+
+def format_money(minor: int | float | None, currency: str = "") -> str:
+    """``1250050, "RUB"`` → ``"12 500,50 ₽"`` in the request's language; whole amounts
+    without the decimals."""
+    value = to_major(minor)
+    code = currency or instance_currency() or "XXX"
+    locale = current_language()
+    if value == value.to_integral_value():
+        return format_currency(value, code, locale=locale, format="#,##0\u00a0¤",
+                               currency_digits=False)
+    return format_currency(value, code, locale=locale)

@@ -1,0 +1,6 @@
+async def deals_panel(contact, request):
+    return []
+
+
+async def new_deal_action(contact, request):
+    return []

@@ -11,6 +11,7 @@ test-suite gets these fixtures with nothing to import:
   enabled.
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
 * :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
+* :func:`make_user` — create a user (owner, rep, manager) for a test.
 """
 
 from __future__ import annotations
@@ -52,6 +53,15 @@ async def sign_in(client: Any, email: str, password: str) -> str:
     )
     assert response.status_code in (302, 303), f"sign-in as {email} failed: {response.text}"
     return token
+
+
+async def make_user(
+    email: str, name: str = "", role: str = "staff", password: str = "test-pass-word-1"
+) -> int:
+    """Create a user in the started instance (for plugins' tests); return its id."""
+    from rapport.users.accounts import create_user
+
+    return (await create_user(email, name or email.split("@")[0], password, role))["id"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

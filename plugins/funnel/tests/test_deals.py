@@ -13,6 +13,7 @@ from rapport.api import (
     subject_activities,
     timeline,
 )
+from rapport.testing import make_user
 from rapport_funnel.deals import (
     assign_deal,
     create_deal,
@@ -27,10 +28,8 @@ from rapport_funnel.lost_reasons import list_reasons
 pytestmark = pytest.mark.enable("funnel")
 
 
-async def _user(email: str, role: str = "staff") -> int:
-    from rapport.users.accounts import create_user  # test set-up only: users come from the core
-
-    return (await create_user(email, email.split("@")[0], "pass-word-1", role))["id"]
+async def _user(email: str) -> int:
+    return await make_user(email)
 
 
 async def test_enabling_seeds_a_pipeline_ending_in_won_and_lost(pipeline):
@@ -42,7 +41,6 @@ async def test_enabling_seeds_a_pipeline_ending_in_won_and_lost(pipeline):
 
 
 async def test_enabling_again_seeds_nothing_twice(rapport, pipeline):
-    from rapport.plugins import state  # noqa: F401 - the test drives the admin's switch
     from rapport_funnel.pipelines import list_pipelines
     from rapport_funnel.seed import seed_defaults
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rapport.api import LeadReceived, create_contact, publish, transaction
+from rapport.testing import make_user
 from rapport_funnel.deals import get_deal
 from rapport_funnel.leads import deal_for_lead
 from rapport_funnel.pipelines import create_pipeline, stages_of
@@ -13,9 +14,7 @@ pytestmark = pytest.mark.enable("funnel")
 
 
 async def _user(email: str) -> int:
-    from rapport.users.accounts import create_user
-
-    return (await create_user(email, "Rep", "pass-word-1", "staff"))["id"]
+    return await make_user(email)
 
 
 async def test_a_lead_becomes_a_deal_owned_by_the_contacts_owner(pipeline, captured_events):

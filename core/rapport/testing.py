@@ -12,11 +12,14 @@ test-suite gets these fixtures with nothing to import:
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
 * :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
 * :func:`make_user` — create a user (owner, rep, manager) for a test.
+* :func:`enable_plugin`, :func:`web_client` — enable a plugin; the real web app behind a test
+  client, for a plugin's page tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import re
@@ -62,6 +65,29 @@ async def make_user(
     from rapport.users.accounts import create_user
 
     return (await create_user(email, name or email.split("@")[0], password, role))["id"]
+
+
+async def enable_plugin(name: str) -> None:
+    """Enable a plugin in the started instance the way an administrator does (seeding too)."""
+    from rapport.plugins import state
+
+    await state.enable(name)
+
+
+@contextlib.asynccontextmanager
+async def web_client(settings: Settings) -> AsyncIterator[Any]:
+    """The real web app on ``settings``' database behind a Litestar ``AsyncTestClient``.
+
+    Seed data first (``async with rapport.api.running(settings): ...``), then open the client:
+    the app starts Rapport itself, as ``rapport serve`` does.
+    """
+    from litestar.testing import AsyncTestClient
+
+    from rapport.plugins.registry import PluginRegistry
+    from rapport.web.app import create_app
+
+    async with AsyncTestClient(create_app(settings, PluginRegistry())) as client:
+        yield client
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -388,7 +388,7 @@ async def deals_of_contact(contact_id: int, *, limit: int = 50) -> list[dict[str
     return (
         await FunnelDeal.select(
             FunnelDeal.id, FunnelDeal.title, FunnelDeal.status, FunnelDeal.amount_minor,
-            FunnelDeal.currency, FunnelDeal.stage_id,
+            FunnelDeal.currency, FunnelDeal.stage_id, FunnelDeal.owner_id,
             FunnelDeal.stage_id.join_on(FunnelStage.id).name.as_alias("stage_name"),
         )
         .where((FunnelDeal.contact_id == contact_id) | (FunnelDeal.company_id == contact_id))

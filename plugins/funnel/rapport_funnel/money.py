@@ -1,12 +1,14 @@
-"""Amounts: parsed from what people type, kept as integer minor units, shown per locale."""
+"""Amounts: parsed from what people type, kept as integer minor units.
+
+Templates show them with the core's ``money`` filter: ``(minor / 100)|money(currency)``.
+"""
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
 
-from babel.numbers import format_currency
-from rapport.api import current_language, settings
+from rapport.api import settings
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 
@@ -34,15 +36,3 @@ def to_major(minor: int | float | None) -> Decimal:
 
 def instance_currency() -> str:
     return (settings().currency or "").upper()
-
-
-def format_money(minor: int | float | None, currency: str = "") -> str:
-    """``1250050, "RUB"`` → ``"12 500,50 ₽"`` in the request's language; whole amounts
-    without the decimals."""
-    value = to_major(minor)
-    code = currency or instance_currency() or "XXX"
-    locale = current_language()
-    if value == value.to_integral_value():
-        return format_currency(value, code, locale=locale, format="#,##0\u00a0¤",
-                               currency_digits=False)
-    return format_currency(value, code, locale=locale)

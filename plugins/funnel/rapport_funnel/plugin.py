@@ -96,6 +96,8 @@ def menu_items(request: Any) -> list[MenuItem]:
         MenuItem(_("Deals"), "/funnel", order=200, permission=DEALS, key="funnel"),
         MenuItem(_("Reports"), "/funnel/reports", order=210, permission=REPORTS,
                  key="funnel-reports"),
+        MenuItem(_("Funnel settings"), "/funnel/settings", order=900, permission=MANAGE,
+                 key="funnel-settings"),
     ]
 
 

@@ -6,4 +6,12 @@ from typing import Any
 
 
 def all_routes() -> list[Any]:
-    return []
+    from rapport_funnel.routes import board, deal_page, reports, settings, static
+
+    return [
+        static.static_router(),
+        *board.ROUTES,
+        *deal_page.ROUTES,
+        *settings.ROUTES,
+        *reports.ROUTES,
+    ]

@@ -1,14 +1,16 @@
 """Grouped reads of activities for plugins: open tasks of many subjects at once, the
 activities of one subject, and counts per author and kind for reports.
 
-Each is one query backed by an index (``rapport_activity_subject`` for subjects, the timeline
-index for periods), so a board of a thousand deals costs one query, not a thousand.
+Each is one query, so a board of a thousand deals costs one query, not a thousand; the
+subject reads use the ``rapport_activity_subject`` index.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+
+from piccolo.query.functions.aggregate import Count
 
 from rapport.activities.tables import Activity
 from rapport.runtime import current
@@ -74,9 +76,8 @@ async def activity_counts(
 
     Returns ``{(author_id, kind): count}``; one grouped query.
     """
-    query = Activity.select(
-        Activity.author, Activity.kind, Activity.id.count().as_alias("n")
-    ).where((Activity.occurred_at >= since) & (Activity.occurred_at < until))
+    query = Activity.select(Activity.author, Activity.kind, Count(Activity.id, alias="n"))
+    query = query.where((Activity.occurred_at >= since) & (Activity.occurred_at < until))
     if kinds:
         query = query.where(Activity.kind.is_in(kinds))
     rows = await query.group_by(Activity.author, Activity.kind)

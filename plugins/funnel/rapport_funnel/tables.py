@@ -115,11 +115,12 @@ class FunnelLeadIntake(Table, tablename="funnel_lead_intake"):
 
 
 class FunnelGoal(Table, tablename="funnel_goal"):
-    """A sales target: won revenue an owner should reach between two dates (inclusive)."""
+    """A sales target: won revenue an owner should reach in ``[period_start, period_end)``
+    (midnights UTC; the form's last day is stored as the next midnight)."""
 
     owner_id = Integer()
-    period_start = Date()
-    period_end = Date()
+    period_start = Timestamptz()
+    period_end = Timestamptz()
     target_minor = BigInt(default=0)
     currency = Varchar(length=3, default="")
 

@@ -138,8 +138,8 @@ TABLES = {
     },
     ("FunnelGoal", "funnel_goal"): {
         "owner_id": _int(),
-        "period_start": (Date, _params(default=None)),
-        "period_end": (Date, _params(default=None)),
+        "period_start": _now(),
+        "period_end": _now(),
         "target_minor": _big(),
         "currency": _varchar(3),
     },

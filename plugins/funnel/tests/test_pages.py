@@ -158,3 +158,43 @@ async def test_reports_need_the_managers_permission(client, seeded):
     assert (await client.get("/funnel/settings")).status_code == 403
     board = await client.get(f"/funnel/pipelines/{seeded['pipeline']}")
     assert 'data-menu="funnel"' in board.text and 'data-menu="funnel-reports"' not in board.text
+
+
+async def test_a_manager_sees_a_report_with_chart_and_downloads_csv(client, seeded):
+    await sign_in(client, "boss@example.com", PASSWORD)
+    response = await client.get(f"/funnel/reports/conversion?pipeline={seeded['pipeline']}")
+    assert response.status_code == 200
+    html = response.text
+    assert '<svg class="funnel-chart"' in html and "<rect" in html
+    assert re.search(r"<tr><td>Qualification</td><td>2</td>", html)  # both deals entered
+    csv = await client.get(
+        f"/funnel/reports/conversion?pipeline={seeded['pipeline']}&format=csv"
+    )
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv.headers["content-disposition"]
+    lines = csv.text.splitlines()
+    assert lines[0].startswith("Stage,Entered,Moved on,Reached")
+    assert lines[1].startswith("Qualification,2,0,2")
+    assert (await client.get("/funnel/reports/nope")).status_code == 404
+
+
+async def test_a_goal_with_bad_input_is_refused_next_to_the_field(client, seeded):
+    await sign_in(client, "boss@example.com", PASSWORD)
+    page = await client.get("/funnel/reports/goals")
+    response = await client.post("/funnel/goals", data={
+        "goal_owner": str(seeded["rep"]), "goal_start": "2026-11-01", "goal_end": "2026-11-30",
+        "goal_target": "many", "_csrf_token": _csrf(page.text),
+    })
+    assert response.status_code == 422
+    assert 'id="goal_target-error"' in response.text
+    response = await client.post("/funnel/goals", data={
+        "goal_owner": str(seeded["rep"]), "goal_start": "2026-11-01", "goal_end": "2026-11-30",
+        "goal_target": "5000", "_csrf_token": _csrf(page.text),
+    }, follow_redirects=True)
+    assert "<td>Rita Rep</td><td>2026-11-01</td><td>2026-11-30</td>" in response.text
+
+
+async def test_staff_cannot_open_reports(client, seeded):
+    await sign_in(client, "rep@example.com", PASSWORD)
+    assert (await client.get("/funnel/reports/conversion")).status_code == 403
+    assert (await client.get("/funnel/reports/conversion?format=csv")).status_code == 403

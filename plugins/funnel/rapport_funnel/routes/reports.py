@@ -93,7 +93,7 @@ async def report_page(
     )
 
 
-@post("/funnel/reports/goals", name="funnel:goal_add", guards=GUARD)
+@post("/funnel/goals", name="funnel:goal_add", guards=GUARD)
 async def goal_add(request: Request, data: Form) -> Template | Redirect:
     try:
         await goals.add_goal(

@@ -59,12 +59,17 @@ async def sign_in(client: Any, email: str, password: str) -> str:
 
 
 async def make_user(
-    email: str, name: str = "", role: str = "staff", password: str = "test-pass-word-1"
+    email: str,
+    name: str = "",
+    role: str = "staff",
+    password: str = "test-pass-word-1",
+    language: str | None = None,
 ) -> int:
     """Create a user in the started instance (for plugins' tests); return its id."""
     from rapport.users.accounts import create_user
 
-    return (await create_user(email, name or email.split("@")[0], password, role))["id"]
+    user = await create_user(email, name or email.split("@")[0], password, role, language)
+    return user["id"]
 
 
 async def enable_plugin(name: str) -> None:

@@ -22,6 +22,7 @@ async def _seed(settings) -> dict:
         other = await make_user("other@example.com", "Oleg Other")
         manager = await make_user("boss@example.com", "Max Boss", "manager")
         await make_user("admin@example.com", "Ada Admin", "admin")
+        await make_user("ru@example.com", "Иван", "manager", language="ru")
         pipeline = await default_pipeline()
         stages = {s["name"]: s["id"] for s in await stages_of(pipeline["id"])}
         anna = await create_contact({"first_name": "Anna", "last_name": "Petrova",
@@ -198,3 +199,12 @@ async def test_staff_cannot_open_reports(client, seeded):
     await sign_in(client, "rep@example.com", PASSWORD)
     assert (await client.get("/funnel/reports/conversion")).status_code == 403
     assert (await client.get("/funnel/reports/conversion?format=csv")).status_code == 403
+
+
+async def test_pages_speak_the_users_language(client, seeded):
+    await sign_in(client, "ru@example.com", PASSWORD)
+    board = await client.get(f"/funnel/pipelines/{seeded['pipeline']}")
+    assert "Новая сделка" in board.text and "Ответственный" in board.text
+    assert "дней на этапе" in board.text or "день на этапе" in board.text
+    report = await client.get(f"/funnel/reports/velocity?pipeline={seeded['pipeline']}")
+    assert "В среднем дней" in report.text

@@ -208,3 +208,29 @@ async def test_pages_speak_the_users_language(client, seeded):
     assert "дней на этапе" in board.text or "день на этапе" in board.text
     report = await client.get(f"/funnel/reports/velocity?pipeline={seeded['pipeline']}")
     assert "В среднем дней" in report.text
+
+
+async def test_an_admin_creates_a_pipeline_and_edits_its_stages(client, seeded):
+    await sign_in(client, "admin@example.com", PASSWORD)
+    page = await client.get("/funnel/settings")
+    token = _csrf(page.text)
+    refused = await client.post("/funnel/settings/pipelines",
+                                data={"name": "", "stages": "", "_csrf_token": token})
+    assert refused.status_code == 422 and 'id="name-error"' in refused.text
+    created = await client.post(
+        "/funnel/settings/pipelines",
+        data={"name": "Repeat sales", "stages": "Offer, 30\nInvoice, 80", "_csrf_token": token},
+        follow_redirects=True,
+    )
+    assert created.status_code == 200
+    names = re.findall(r'name="name" value="([^"]+)"', created.text)
+    assert names == ["Offer", "Invoice", "Won", "Lost"]
+    stage = re.search(r'action="/funnel/settings/stages/(\d+)"', created.text).group(1)
+    bad = await client.post(f"/funnel/settings/stages/{stage}",
+                            data={"name": "Offer", "probability": "130", "_csrf_token": token})
+    assert bad.status_code == 422 and "Enter a whole number from 0 to 100." in bad.text
+    await client.post(f"/funnel/settings/stages/{stage}",
+                      data={"name": "Offer sent", "probability": "35", "idle_days": "5",
+                            "followup_days": "2", "_csrf_token": token})
+    edited = await client.get(created.url)
+    assert 'value="Offer sent"' in edited.text and 'value="35"' in edited.text

@@ -54,6 +54,7 @@
       Sortable.create(list, {
         group: "funnel",
         animation: 120,
+        forceFallback: true, // pointer events: the same on touch screens, mice and pens
         draggable: ".deal-card",
         filter: "a, button",
         preventOnFilter: false,

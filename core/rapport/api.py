@@ -62,6 +62,17 @@ from rapport.jobs.definitions import JobDefinition, Schedule, Service
 from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
+from rapport.rest.pagination import (
+    ApiCursor,
+    ApiId,
+    ApiLimit,
+    cursor_page,
+    decode_cursor,
+    encode_cursor,
+)
+from rapport.rest.problems import ApiProblem
+from rapport.rest.scopes import ApiScope, requires_scope
+from rapport.rest.visibility import user_can_see_contact
 from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.directory import active_users, user_names
@@ -96,6 +107,11 @@ __all__ = [
     "ActivityKind",
     "ActivityLogged",
     "ActivityNotFound",
+    "ApiCursor",
+    "ApiId",
+    "ApiLimit",
+    "ApiProblem",
+    "ApiScope",
     "BusinessType",
     "CardPanel",
     "Consumer",
@@ -140,6 +156,9 @@ __all__ = [
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "cursor_page",
+    "decode_cursor",
+    "encode_cursor",
     "enqueue",
     "find_duplicates",
     "format_international",
@@ -163,6 +182,7 @@ __all__ = [
     "reindex_all",
     "render_html",
     "requires_permission",
+    "requires_scope",
     "resolve_caller",
     "restricted_to",
     "running",
@@ -173,5 +193,6 @@ __all__ = [
     "timeline",
     "transaction",
     "update_contact",
+    "user_can_see_contact",
     "user_names",
 ]

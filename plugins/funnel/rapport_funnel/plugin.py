@@ -81,6 +81,20 @@ def register_routes() -> list[Any]:
 
 
 @hookimpl
+def register_api_routes() -> list[Any]:
+    from rapport_funnel.routes.api import ROUTES as API_ROUTES
+
+    return list(API_ROUTES)
+
+
+@hookimpl
+def register_api_scopes() -> list[Any]:
+    from rapport_funnel.routes.api import SCOPES
+
+    return list(SCOPES)
+
+
+@hookimpl
 def register_template_dirs() -> list[Path]:
     return [HERE / "templates"]
 

@@ -79,7 +79,7 @@ from rapport.users.directory import active_users, user_names
 from rapport.users.permissions import Permission
 from rapport.users.roles import has_permission
 from rapport.users.visibility import can_see, restricted_to
-from rapport.web.i18n import gettext, ngettext
+from rapport.web.i18n import current_language, gettext, ngettext
 from rapport.web.live import notify_user, push_to_user
 from rapport.web.plugin_routes import requires_permission
 from rapport.web.rendering import fragment, page, render_html
@@ -156,6 +156,7 @@ __all__ = [
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "current_language",
     "cursor_page",
     "decode_cursor",
     "encode_cursor",

@@ -14,6 +14,7 @@ from typing import Any
 from rapport.api import contact_names, open_tasks_of_subjects, user_names
 
 from rapport_funnel.deals import SUBJECT, now
+from rapport_funnel.money import format_money
 from rapport_funnel.pipelines import stages_of
 from rapport_funnel.tables import IN_PROGRESS, FunnelDeal
 
@@ -34,6 +35,11 @@ class Column:
     count: int = 0
     total_minor: int = 0
     cards: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def total_text(self) -> str:
+        """The column's sum in the instance currency."""
+        return format_money(self.total_minor)
 
 
 CARD_COLUMNS = (
@@ -125,6 +131,7 @@ async def decorate(cards: list[dict[str, Any]], stages: dict[int, dict[str, Any]
         card["contact_name"] = contacts.get(card["contact_id"]) or ""
         card["company_name"] = contacts.get(card["company_id"]) or ""
         card["owner_name"] = owners.get(card["owner_id"]) or ""
+        card["amount_text"] = format_money(card["amount_minor"], card["currency"])
         next_tasks = tasks.get(str(card["id"]), [])
         card["next_task"] = next_tasks[0] if next_tasks else None
         days = max(0, (moment - card["stage_entered_at"]).days)

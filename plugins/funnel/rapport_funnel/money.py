@@ -1,14 +1,18 @@
-"""Amounts: parsed from what people type, kept as integer minor units.
+"""Amounts: parsed from what people type, kept as integer minor units, shown per locale.
 
-Templates show them with the core's ``money`` filter: ``(minor / 100)|money(currency)``.
+Templates of single records use the core's ``money`` filter; the board formats a thousand
+amounts per page, so it uses :func:`format_money`, which asks Babel for the locale's pattern
+once per language and currency and then formats with plain string operations.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
-from rapport.api import settings
+from babel.numbers import format_currency
+from rapport.api import current_language, settings
 
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 
@@ -36,3 +40,26 @@ def to_major(minor: int | float | None) -> Decimal:
 
 def instance_currency() -> str:
     return (settings().currency or "").upper()
+
+
+@lru_cache(maxsize=64)
+def _pattern(language: str, currency: str) -> tuple[str, str, str, str]:
+    """(prefix, group separator, decimal separator, suffix) of the locale's currency format,
+    read from how Babel writes a sample amount."""
+    sample = format_currency(Decimal("1234567.89"), currency, locale=language)
+    start, end = sample.index("1"), sample.rindex("9")
+    number = sample[start : end + 1]
+    return sample[:start], number[1], number[-3], sample[end + 1 :]
+
+
+def format_money(minor: int | float | None, currency: str = "") -> str:
+    """``1250050, "RUB"`` → ``"12 500,50 ₽"`` (ru) or ``"RUB12,500.50"`` (en); whole amounts
+    without decimals."""
+    code = (currency or instance_currency() or "XXX").upper()
+    prefix, group, decimal, suffix = _pattern(current_language(), code)
+    value = int(minor or 0)
+    whole, cents = divmod(abs(value), 100)
+    text = f"{whole:,}".replace(",", group)
+    if cents:
+        text += f"{decimal}{cents:02d}"
+    return f"{'-' if value < 0 else ''}{prefix}{text}{suffix}"

@@ -105,3 +105,12 @@ async def test_the_board_costs_the_same_queries_for_ten_or_a_thousand_deals(
     column = next(c for c in columns if c.stage["id"] == q)
     assert column.count == 1000 and len(column.cards) == 1000
     assert column.total_minor == 100_000
+
+
+def test_board_amounts_are_formatted_like_babel_formats_them():
+    from rapport_funnel.money import format_money
+
+    # Outside a request the language is the default, English.
+    assert format_money(1250050, "RUB") == "RUB12,500.50"
+    assert format_money(100000000, "USD") == "$1,000,000"
+    assert format_money(5, "EUR") == "€0.05"

@@ -206,6 +206,7 @@ async def test_pages_speak_the_users_language(client, seeded):
     board = await client.get(f"/funnel/pipelines/{seeded['pipeline']}")
     assert "Новая сделка" in board.text and "Ответственный" in board.text
     assert "дней на этапе" in board.text or "день на этапе" in board.text
+    assert "1\xa0000\xa0₽" in board.text  # the deal's amount in Russian format
     report = await client.get(f"/funnel/reports/velocity?pipeline={seeded['pipeline']}")
     assert "В среднем дней" in report.text
 

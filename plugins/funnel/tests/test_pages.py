@@ -235,3 +235,24 @@ async def test_an_admin_creates_a_pipeline_and_edits_its_stages(client, seeded):
                             "followup_days": "2", "_csrf_token": token})
     edited = await client.get(created.url)
     assert 'value="Offer sent"' in edited.text and 'value="35"' in edited.text
+
+
+async def test_a_catalogue_product_becomes_a_line_of_a_deal(client, seeded):
+    await sign_in(client, "admin@example.com", PASSWORD)
+    settings = await client.get("/funnel/settings")
+    token = _csrf(settings.text)
+    bad = await client.post("/funnel/settings/products",
+                            data={"product_name": "", "product_price": "x", "_csrf_token": token})
+    assert bad.status_code == 422 and 'id="product_price-error"' in bad.text
+    await client.post("/funnel/settings/products", data={
+        "product_name": "Licence", "product_sku": "LIC-1", "product_price": "400",
+        "_csrf_token": token,
+    })
+    deal = await client.get(f"/funnel/deals/{seeded['deal']}")
+    product = re.search(r'<option value="(\d+)">Licence', deal.text).group(1)
+    page = await client.post(f"/funnel/deals/{seeded['deal']}/items", data={
+        "product_id": product, "item_name": "", "quantity": "3", "price": "",
+        "_csrf_token": token,
+    }, follow_redirects=True)
+    assert "<td>Licence</td><td>3</td>" in page.text
+    assert "RUB1,200.00" in page.text  # the deal's amount is now the sum of its lines

@@ -38,6 +38,7 @@ from rapport_funnel.errors import FunnelError, NotFound
 from rapport_funnel.lost_reasons import list_reasons
 from rapport_funnel.money import instance_currency, parse_amount
 from rapport_funnel.pipelines import default_pipeline, get_pipeline, list_pipelines, stages_of
+from rapport_funnel.products import get_product, list_products
 from rapport_funnel.routes.common import (
     Form,
     int_or_none,
@@ -88,6 +89,7 @@ async def deal_page_response(
         active_reasons=await list_reasons(),
         owners=await active_users(),
         items=await line_items_of(deal_id),
+        products=await list_products(),
         log_kinds=LOG_KINDS,
         errors=errors or {},
         values=values or {},
@@ -159,6 +161,11 @@ async def deal_item(request: Request, deal_id: FromPath[int], data: Form) -> Tem
     name = text(data, "item_name", 200)
     quantity = int_or_none(data.get("quantity"))
     price = parse_amount(text(data, "price"))
+    product = await get_product(int_or_none(data.get("product_id")) or 0)
+    if product is not None:
+        # A catalogue product fills what the user left empty: its name and its price.
+        name = name or product["name"]
+        price = price or product["price_minor"]
     errors: dict[str, str] = {}
     if not name:
         errors["item_name"] = _("Name the product.")
@@ -168,7 +175,8 @@ async def deal_item(request: Request, deal_id: FromPath[int], data: Form) -> Tem
         errors["price"] = _("Enter an amount such as 12500 or 12500.50.")
     if not errors:
         try:
-            await add_line_item(deal_id, name, quantity or 1, price or 0)
+            await add_line_item(deal_id, name, quantity or 1, price or 0,
+                                product_id=product["id"] if product else None)
         except FunnelError as exc:
             errors = exc.errors
     if errors:

@@ -8,7 +8,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from rapport.api import page, requires_permission
 
-from rapport_funnel import lost_reasons, pipelines
+from rapport_funnel import lost_reasons, pipelines, products
 from rapport_funnel.errors import FunnelError, NotFound
 from rapport_funnel.routes.common import Form, text
 
@@ -24,6 +24,7 @@ async def _settings_page(
         request, "funnel/settings.html", status_code=status,
         pipelines=await pipelines.list_pipelines(),
         reasons=await lost_reasons.list_reasons(include_inactive=True),
+        products=await products.list_products(include_inactive=True),
         errors=errors or {}, values=values or {},
     )
 
@@ -136,5 +137,23 @@ async def reason_toggle(request: Request, reason_id: FromPath[int], data: Form) 
     return Redirect("/funnel/settings#reasons", status_code=303)
 
 
+@post("/funnel/settings/products", name="funnel:product_add", guards=GUARD)
+async def product_add(request: Request, data: Form) -> Template | Redirect:
+    values = {k: text(data, k, 200) for k in ("product_name", "product_sku", "product_price")}
+    try:
+        await products.add_product(
+            values["product_name"], values["product_price"], values["product_sku"]
+        )
+    except FunnelError as exc:
+        return await _settings_page(request, exc.errors, values, 422)
+    return Redirect("/funnel/settings#products", status_code=303)
+
+
+@post("/funnel/settings/products/{product_id:int}", name="funnel:product_toggle", guards=GUARD)
+async def product_toggle(request: Request, product_id: FromPath[int], data: Form) -> Redirect:
+    await products.set_product_active(product_id, text(data, "active") == "1")
+    return Redirect("/funnel/settings#products", status_code=303)
+
+
 ROUTES = [settings_page, pipeline_create, pipeline_edit, stage_add, stage_save,
-          pipeline_default, reason_add, reason_toggle]
+          pipeline_default, reason_add, reason_toggle, product_add, product_toggle]

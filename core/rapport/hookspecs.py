@@ -107,7 +107,7 @@ def register_api_routes() -> list[Any]:
 def register_api_scopes() -> list[Any]:
     """Return the :class:`rapport.api.ApiScope` values this plugin's API resources need.
 
-    Called per request (token page, scope checks) for every enabled plugin. A scope is named
+    Called when scopes are listed or a token is created, for every enabled plugin. A scope is named
     ``"<area>:read"`` or ``"<area>:write"`` (``"deals:read"``); a token holding the ``write``
     scope of an area may also read it. Users pick scopes when they create a token; a token
     keeps a scope of a disabled plugin, which grants nothing until the plugin is enabled

@@ -53,3 +53,27 @@ async def test_hook_register_api_scopes(rapport, api_client):
     with pytest.raises(TokenError) as refused:
         await create_token(1, "greetings", ["hello:read"])
     assert "hello:read" in refused.value.errors["scopes"]
+
+
+def test_a_plugin_whose_api_routes_fail_is_left_out(rapport_settings, caplog):
+    import types
+
+    from rapport.hookspecs import hookimpl
+    from rapport.plugins.manifest import Manifest
+    from rapport.plugins.registry import PluginRegistry
+    from rapport.web.app import create_app
+
+    module = types.ModuleType("rapport_test_broken_api")
+    module.manifest = Manifest(name="broken_api", title="Broken API", version="1.0")
+
+    @hookimpl
+    def register_api_routes():
+        raise RuntimeError("cannot build my routes")
+
+    module.register_api_routes = register_api_routes
+    registry = PluginRegistry(discover=False)
+    registry.add(module)
+    app = create_app(rapport_settings, registry)  # the app still builds
+    paths = {route.path for route in app.routes}
+    assert "/api/v1/contacts" in paths
+    assert "broken_api: register_api_routes failed" in caplog.text

@@ -11,18 +11,38 @@ async def test_a_second_users_token_cannot_see_contacts_it_may_not_see(rapport, 
     await set_visibility_mode("own")
     alice = await api_client.new(role="staff", name="Alice")
     bob = await api_client.new(role="staff", name="Bob")
-    created = await alice.post("/api/v1/contacts", json={"first_name": "Anna"})
+    created = await alice.post(
+        "/api/v1/contacts", json={"first_name": "Anna", "emails": [{"value": "anna@example.com"}]}
+    )
     anna = created.json()
     assert anna["owner_id"] == alice.user["id"]  # the token's user owns what it creates
     unassigned = await create_contact({"first_name": "Ivan"})
 
+    twin = await bob.post(
+        "/api/v1/contacts", json={"first_name": "Anna", "emails": [{"value": "anna@example.com"}]}
+    )
+    ivan_twin = await bob.post("/api/v1/contacts", json={"first_name": "Ivan K"})
+    assert ivan_twin.status_code == 201
     hidden = await bob.get(f"/api/v1/contacts/{anna['id']}")
     missing = await bob.get("/api/v1/contacts/999999")
     # 404 like a contact that does not exist: existence does not leak.
     assert hidden.status_code == missing.status_code == 404
     assert hidden.headers["content-type"] == PROBLEM
     assert hidden.json()["detail"] == f"no contact {anna['id']}"
-    assert [c["id"] for c in (await bob.get("/api/v1/contacts")).json()["data"]] == [unassigned]
+    # The duplicate warning does not read out a contact Bob may not see.
+    assert twin.status_code == 409
+    assert twin.json()["duplicates"] == [
+        {
+            "id": anna["id"],
+            "name": "",
+            "channel": "email",
+            "value": "anna@example.com",
+            "archived": False,
+            "visible": False,
+        }
+    ]
+    listed = (await bob.get("/api/v1/contacts")).json()["data"]
+    assert [c["id"] for c in listed] == [unassigned, ivan_twin.json()["id"]]
     for attempt in (
         bob.patch(f"/api/v1/contacts/{anna['id']}", json={"city": "Tver"}),
         bob.get(f"/api/v1/contacts/{anna['id']}/activities"),
@@ -230,3 +250,41 @@ async def test_a_staff_token_cannot_archive_without_the_permission(rapport, api_
     assert refused.status_code == 403
     assert refused.json()["type"] == "urn:rapport:problem:missing-permission"
     assert (await staff.get(f"/api/v1/contacts/{anna['id']}")).json()["archived"] is False
+
+
+async def test_a_retry_while_the_first_request_runs_gets_409(rapport, api_client):
+    import datetime as dt
+    import hashlib
+
+    from rapport.rest.tables import ApiIdempotentRequest, ApiToken
+    from rapport.rest.tokens import hash_token
+
+    client = await api_client.new()
+    token = (
+        await ApiToken.select(ApiToken.id)
+        .where(ApiToken.token_hash == hash_token(client.token))
+        .first()
+    )
+    body = b'{"first_name":"Anna"}'
+    digest = hashlib.sha256(b"POST\0/api/v1/contacts\0\0" + body).hexdigest()
+    now = dt.datetime.now(dt.UTC)
+    # The first request with the key has claimed it and not finished yet.
+    await ApiIdempotentRequest.insert(
+        ApiIdempotentRequest(
+            token=token["id"],
+            key="k",
+            request_hash=digest,
+            status=0,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=24),
+        )
+    )
+    retry = await client.post(
+        "/api/v1/contacts",
+        content=body,
+        headers={"Idempotency-Key": "k", "Content-Type": "application/json"},
+    )
+    assert retry.status_code == 409
+    assert retry.json()["type"] == "urn:rapport:problem:idempotency-in-progress"
+    assert retry.headers["retry-after"] == "1"
+    assert await Contact.count() == 0

@@ -53,11 +53,12 @@ async def test_a_revoked_token_is_refused_at_once(rapport, api_client):
 
 async def test_the_session_cookie_never_authenticates_the_api(rapport, api_client):
     client = await api_client.new()
-    answer = await client.get(
-        "/api/v1/users/me",
-        headers={"Authorization": ""},
-        cookies={"rapport_session": "anything"},
-    )
+    from rapport.users.sessions import create_session, user_for_session
+
+    session = await create_session(client.user["id"])  # a real, signed-in browser session
+    assert (await user_for_session(session))["id"] == client.user["id"]
+    client.cookies.set("rapport_session", session)
+    answer = await client.get("/api/v1/users/me", headers={"Authorization": ""})
     assert answer.status_code == 401
     assert answer.json()["title"] == "Unauthorized"
     assert "location" not in answer.headers  # no redirect to the sign-in page

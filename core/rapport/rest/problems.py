@@ -32,13 +32,15 @@ class FieldError(msgspec.Struct):
 
 
 class DuplicateRef(msgspec.Struct):
-    """An existing contact that shares an email or phone with the one sent."""
+    """An existing contact that shares an email or phone with the one sent. One the token's
+    user may not see comes without its name (``visible`` false), as in the UI."""
 
     id: int
     name: str
     channel: str  # "email" or "phone"
     value: str
     archived: bool
+    visible: bool = True
 
 
 class Problem(msgspec.Struct):

@@ -10,6 +10,7 @@ before having a token.
 from __future__ import annotations
 
 import copy
+import re
 from html import escape
 from typing import Any
 
@@ -62,6 +63,7 @@ def openapi_config(version: str) -> OpenAPIConfig:
         description=DESCRIPTION,
         path="/schema",
         render_plugins=[CompletedJson()],
+        use_handler_docstrings=True,
     )
 
 
@@ -107,7 +109,7 @@ def complete_schema(schema: dict[str, Any]) -> dict[str, Any]:
         }
     }
     document["security"] = [{SECURITY_SCHEME: []}]
-    for item in document["paths"].values():
+    for path, item in document["paths"].items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
@@ -118,7 +120,19 @@ def complete_schema(schema: dict[str, Any]) -> dict[str, Any]:
                 operation["responses"][status] = _problem_response(status)
             if method == "post":
                 operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+            _name(operation, path)
     return document
+
+
+def _name(operation: dict[str, Any], path: str) -> None:
+    """A readable summary from the operation id (``listContacts`` → "List contacts") and a
+    tag from the first path segment when the handler gave none, to group the reference."""
+    operation_id = operation.get("operationId", "")
+    if operation_id and operation_id[0].islower():
+        words = re.sub(r"(?<!^)([A-Z])", r" \1", operation_id).lower()
+        operation["summary"] = words[:1].upper() + words[1:]
+    if not operation.get("tags"):
+        operation["tags"] = [path.removeprefix(API_PREFIX + "/").split("/")[0]]
 
 
 def api_schema(app: Litestar) -> dict[str, Any]:

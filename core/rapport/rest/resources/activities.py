@@ -82,7 +82,12 @@ async def _activity(request: Request, activity_id: int) -> dict[str, Any]:
     return row
 
 
-@get("/contacts/{contact_id:int}/activities", guards=READ, operation_id="listContactActivities")
+@get(
+    "/contacts/{contact_id:int}/activities",
+    guards=READ,
+    operation_id="listContactActivities",
+    tags=["activities"],
+)
 async def list_activities(
     request: Request, contact_id: RecordId, limit: ApiLimit = 50, cursor: ApiCursor = None
 ) -> ActivityPage:
@@ -98,7 +103,12 @@ async def list_activities(
     return ActivityPage(data=[activity_out(r) for r in page], next_cursor=next_cursor)
 
 
-@post("/contacts/{contact_id:int}/activities", guards=WRITE, operation_id="logActivity")
+@post(
+    "/contacts/{contact_id:int}/activities",
+    guards=WRITE,
+    operation_id="logActivity",
+    tags=["activities"],
+)
 async def log_activity_api(
     request: Request, contact_id: RecordId, data: JSONBody[ActivityCreate]
 ) -> Response[ActivityOut]:

@@ -7,9 +7,11 @@ from typing import Any
 from litestar import Request
 
 from rapport.contacts.dedupe import DuplicateContact
+from rapport.contacts.tables import Contact
 from rapport.rest.pagination import ApiId
 from rapport.rest.problems import ApiProblem, DuplicateRef, FieldError
 from rapport.users.roles import has_permission
+from rapport.users.visibility import can_see, restricted_to
 
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a larger one can match nothing
 
@@ -45,19 +47,34 @@ def invalid(errors: dict[str, str]) -> ApiProblem:
     )
 
 
-def duplicate(exc: DuplicateContact) -> ApiProblem:
+async def duplicate(request: Request, exc: DuplicateContact) -> ApiProblem:
+    """409 naming the existing contacts; those out of the user's sight without their name."""
+    restricted = await restricted_to(user_of(request))
+    ids = sorted({m.contact_id for m in exc.matches})
+    owners = {
+        r["id"]: r["owner"]
+        for r in await Contact.select(Contact.id, Contact.owner).where(Contact.id.is_in(ids))
+    }
+    refs = []
+    for match in exc.matches:
+        visible = can_see(owners.get(match.contact_id), restricted)
+        refs.append(
+            DuplicateRef(
+                id=match.contact_id,
+                name=match.name if visible else "",
+                channel=match.channel,
+                value=match.value,
+                archived=match.archived,
+                visible=visible,
+            )
+        )
     return ApiProblem(
         409,
         "Duplicate contact",
         "a contact with the same email or phone exists; see duplicates, or resend with "
         "allow_duplicate=true",
         kind="duplicate-contact",
-        duplicates=[
-            DuplicateRef(
-                id=m.contact_id, name=m.name, channel=m.channel, value=m.value, archived=m.archived
-            )
-            for m in exc.matches
-        ],
+        duplicates=refs,
     )
 
 

@@ -238,7 +238,7 @@ async def _create(
     except ValidationError as exc:
         raise invalid(exc.errors) from None
     except DuplicateContact as exc:
-        raise duplicate(exc) from None
+        raise await duplicate(request, exc) from None
     out = contact_out(await get_contact(contact_id))
     return Response(
         out, status_code=201, headers={"Location": f"{API_PREFIX}/{location}/{contact_id}"}
@@ -258,7 +258,7 @@ async def _update(
     except ValidationError as exc:
         raise invalid(exc.errors) from None
     except DuplicateContact as exc:
-        raise duplicate(exc) from None
+        raise await duplicate(request, exc) from None
     return contact_out(await get_contact(contact_id))
 
 

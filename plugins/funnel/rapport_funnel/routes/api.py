@@ -174,6 +174,7 @@ async def api_pipelines(limit: ApiLimit = 50, cursor: ApiCursor = None) -> Pipel
 @get("/funnel/pipelines/{pipeline_id:int}", guards=[requires_scope(READ)],
      operation_id="getFunnelPipeline")
 async def api_pipeline(pipeline_id: ApiId) -> PipelineOut:
+    """One pipeline with its stages in board order."""
     try:
         pipeline = await get_pipeline(pipeline_id)
     except NotFound:
@@ -215,12 +216,15 @@ async def api_deals(
 
 @get("/funnel/deals/{deal_id:int}", guards=[requires_scope(READ)], operation_id="getFunnelDeal")
 async def api_deal(request: Request, deal_id: ApiId) -> DealOut:
+    """One deal; 404 when it does not exist or the token's user may not see it."""
     return _deal_out(await _visible(request, deal_id))
 
 
 @post("/funnel/deals", guards=[requires_scope(WRITE)], operation_id="createFunnelDeal",
       status_code=201)
 async def api_create_deal(request: Request, data: JSONBody[DealIn]) -> DealOut:
+    """Create a deal; without a stage it starts in the pipeline's first working stage, without
+    an owner it belongs to the contact's owner, else to the token's user."""
     values = {k: v for k, v in data.__dict__.items() if v is not None}
     try:
         deal_id = await create_deal(values, actor_id=request.scope["user"]["id"])

@@ -14,6 +14,11 @@ from rapport.activities.service import (
     open_tasks,
     timeline,
 )
+from rapport.activities.summary import (
+    activity_counts,
+    open_tasks_of_subjects,
+    subject_activities,
+)
 from rapport.bootstrap import running
 from rapport.contacts.custom_fields import CustomField
 from rapport.contacts.dedupe import DuplicateContact, DuplicateMatch, find_duplicates
@@ -25,6 +30,7 @@ from rapport.contacts.lookup import (
     match_contact,
 )
 from rapport.contacts.merge import MergeError, merge_contacts
+from rapport.contacts.names import contact_names
 from rapport.contacts.phones import PhoneError, format_international, normalise_phone
 from rapport.contacts.refs import ContactRef
 from rapport.contacts.search import reindex_all, search_contacts
@@ -70,8 +76,11 @@ from rapport.rest.scopes import ApiScope, requires_scope
 from rapport.rest.visibility import user_can_see_contact
 from rapport.runtime import Runtime
 from rapport.settings import Settings
+from rapport.users.directory import active_users, user_names
 from rapport.users.permissions import Permission
-from rapport.web.i18n import gettext, ngettext
+from rapport.users.roles import has_permission
+from rapport.users.visibility import can_see, restricted_to
+from rapport.web.i18n import current_language, gettext, ngettext
 from rapport.web.live import notify_user, push_to_user
 from rapport.web.plugin_routes import requires_permission
 from rapport.web.rendering import fragment, page, render_html
@@ -138,13 +147,18 @@ __all__ = [
     "TaskCompleted",
     "Theme",
     "ValidationError",
+    "active_users",
+    "activity_counts",
     "archive_contact",
+    "can_see",
     "complete_task",
     "contact_by_email",
     "contact_by_phone",
+    "contact_names",
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "current_language",
     "cursor_page",
     "decode_cursor",
     "encode_cursor",
@@ -155,6 +169,7 @@ __all__ = [
     "get_contact",
     "get_job",
     "gettext",
+    "has_permission",
     "hookimpl",
     "log_activity",
     "match_contact",
@@ -163,6 +178,7 @@ __all__ = [
     "normalise_phone",
     "notify_user",
     "open_tasks",
+    "open_tasks_of_subjects",
     "page",
     "plugin_setting",
     "publish",
@@ -172,13 +188,16 @@ __all__ = [
     "requires_permission",
     "requires_scope",
     "resolve_caller",
+    "restricted_to",
     "running",
     "search_contacts",
     "set_progress",
     "settings",
+    "subject_activities",
     "timeline",
     "transaction",
     "update_contact",
     "user_can_see_contact",
+    "user_names",
     "verify_signature",
 ]

@@ -14,11 +14,15 @@ test-suite gets these fixtures with nothing to import:
 * ``web_client`` — an HTTP client on the real web app (same database, marked plugins
   enabled), not signed in; ``admin_client``, ``manager_client`` and ``staff_client`` — the
   same, signed in as a new user of that role (see "Signed-in web clients" below).
+* :func:`app_client` — the same web app as a context manager, for tests that seed first.
+* :func:`make_user` — create a user (owner, rep, manager) for a test.
+* :func:`enable_plugin` — enable a plugin in a started instance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import re
@@ -55,6 +59,27 @@ async def sign_in(client: Any, email: str, password: str) -> str:
     )
     assert response.status_code in (302, 303), f"sign-in as {email} failed: {response.text}"
     return token
+
+
+async def make_user(
+    email: str,
+    name: str = "",
+    role: str = "staff",
+    password: str = "test-pass-word-1",
+    language: str | None = None,
+) -> int:
+    """Create a user in the started instance (for plugins' tests); return its id."""
+    from rapport.users.accounts import create_user
+
+    user = await create_user(email, name or email.split("@")[0], password, role, language)
+    return user["id"]
+
+
+async def enable_plugin(name: str) -> None:
+    """Enable a plugin in the started instance the way an administrator does (seeding too)."""
+    from rapport.plugins import state
+
+    await state.enable(name)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -215,21 +240,41 @@ async def sign_in_as(client: Any, role: str, email: str | None = None) -> dict[s
     return {**user, "csrf_token": token}
 
 
+@contextlib.asynccontextmanager
+async def app_client(
+    settings: Settings, *enable: str, base_url: str = "http://testserver.local"
+) -> AsyncIterator[Any]:
+    """The real web app on ``settings``' database (every installed plugin loaded, the
+    ``enable`` ones enabled) behind a ``litestar.testing.AsyncTestClient``.
+
+    The app starts Rapport itself, as ``rapport serve`` does, in the client's own thread and
+    event loop: seed before opening it (``async with rapport.api.running(settings): ...``) or
+    run database work through ``client.run(lambda: some_coroutine())`` (:func:`in_app`)::
+
+        async with app_client(rapport_settings, "webforms") as client:
+            user = client.run(lambda: make_user("rep@example.com"))
+            response = await client.get("/webforms")
+    """
+    from litestar.testing import AsyncTestClient
+
+    from rapport.plugins import state
+    from rapport.web.app import create_app
+
+    async with AsyncTestClient(create_app(settings), base_url=base_url) as client:
+        client.run = lambda make: in_app(client, make)  # type: ignore[attr-defined]
+        for name in enable:
+            in_app(client, lambda name=name: state.enable(name))
+        yield client
+
+
 @pytest.fixture
 async def web_client(
     rapport_settings: Settings, request: pytest.FixtureRequest
 ) -> AsyncIterator[Any]:
     """An HTTP client on the real app for this test's database, with the plugins named by
     ``@pytest.mark.enable`` enabled; nobody is signed in."""
-    from litestar.testing import AsyncTestClient
-
-    from rapport.plugins import state
-    from rapport.web.app import create_app
-
     names = [name for marker in request.node.iter_markers("enable") for name in marker.args]
-    async with AsyncTestClient(create_app(rapport_settings)) as client:
-        for name in names:
-            in_app(client, lambda name=name: state.enable(name))
+    async with app_client(rapport_settings, *names) as client:
         yield client
 
 

@@ -94,8 +94,8 @@ def run_all(data: Path, quick: bool, report: Path, only: list[str]) -> int:
     rows, layout = asyncio.run(_in_process(data, manifest, picks, repeats, wanted))
     if "server" in wanted:
         print("  real servers ...", flush=True)
-        rows.extend(serve.run(data, manifest, picks, layout, seconds=2 if quick else 15,
-                              rounds=2 if quick else 30))
+        rows.extend(serve.run(data, manifest, picks, layout, seconds=1 if quick else 15,
+                              rounds=1 if quick else 30))
     rows = _ordered(rows)
     elapsed = time.perf_counter() - clock
     print()

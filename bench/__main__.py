@@ -14,7 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--contacts", type=int, default=1_000_000)
     gen.add_argument("--activities", type=int, help="default: 5 per contact")
     gen.add_argument("--deals", type=int, help="funnel deals (default: contacts / 10)")
-    gen.add_argument("--submissions", type=int, help="web-form submissions (default: contacts / 100)")
+    gen.add_argument(
+        "--submissions", type=int, help="web-form submissions (default: contacts / 100)"
+    )
     gen.add_argument("--seed", type=int, default=2026)
     gen.add_argument("--workers", type=int, default=None, help="generator processes")
     gen.add_argument("--out", type=Path, required=True)
@@ -22,8 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("run", help="measure every scenario")
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("--quick", action="store_true", help="few repetitions (CI)")
-    run.add_argument("--report", type=Path, default=Path("docs/performance.md"),
-                     help="markdown report to write ('-' for none)")
+    run.add_argument(
+        "--report",
+        type=Path,
+        default=Path("docs/performance.md"),
+        help="markdown report to write ('-' for none)",
+    )
     run.add_argument("--only", action="append", default=[], help="run only these scenarios")
     args = parser.parse_args(argv)
     if args.command == "generate":

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-
 from rapport.contacts.listing import ContactRow, ListFilters, decode_cursor, encode_cursor
 from rapport.contacts.phones import digits, format_international, try_normalise
 
@@ -45,7 +44,9 @@ def environment() -> Environment:
     from rapport.web.themes import DEFAULT_THEME, discover_themes, template_environment
 
     registry = PluginRegistry()
-    dirs = [Path(d) for d in registry.collect_from(registry.all_modules(), "register_template_dirs")]
+    dirs = [
+        Path(d) for d in registry.collect_from(registry.all_modules(), "register_template_dirs")
+    ]
     env = template_environment(discover_themes(), DEFAULT_THEME, plugin_dirs=dirs)
     return env
 
@@ -83,9 +84,9 @@ class Baseline:
 
     def card(self, token: str, contact_id: int) -> str:
         from rapport.web.pages.contact_card import channels
+        from rapport.web.pages.contact_common import kind_label
         from rapport.web.pages.contact_timeline import PAGE, QUICK_KINDS, LogForm, encode_before
         from rapport.web.pages.contact_timeline import prepare as prepare_items
-        from rapport.web.pages.contact_common import kind_label
 
         user = self.user(token)
         q = self.db.execute
@@ -94,25 +95,42 @@ class Baseline:
         contact["created_at"] = _moment(contact["created_at"])
         contact["emails"] = q(
             "SELECT email, normalized, label FROM rapport_contact_email WHERE contact = ?"
-            " ORDER BY id", (contact_id,)).fetchall()
+            " ORDER BY id",
+            (contact_id,),
+        ).fetchall()
         contact["phones"] = q(
             "SELECT raw, e164, label FROM rapport_contact_phone WHERE contact = ? ORDER BY id",
-            (contact_id,)).fetchall()
-        contact["tags"] = [r["name"] for r in q(
-            "SELECT t.name FROM rapport_contact_tag ct JOIN rapport_tag t ON t.id = ct.tag"
-            " WHERE ct.contact = ? ORDER BY t.name", (contact_id,))]
+            (contact_id,),
+        ).fetchall()
+        contact["tags"] = [
+            r["name"]
+            for r in q(
+                "SELECT t.name FROM rapport_contact_tag ct JOIN rapport_tag t ON t.id = ct.tag"
+                " WHERE ct.contact = ? ORDER BY t.name",
+                (contact_id,),
+            )
+        ]
         contact["company_name"] = None
         if contact["company"]:
-            row = q("SELECT name FROM rapport_contact WHERE id = ?", (contact["company"],)).fetchone()
+            row = q(
+                "SELECT name FROM rapport_contact WHERE id = ?", (contact["company"],)
+            ).fetchone()
             contact["company_name"] = row["name"] if row else None
         people: list[ContactRow] = []
         if contact["kind"] == "company":
-            people = self._rows(q(
-                self._list_select() + " WHERE c.archived = 0 AND c.company = ? AND c.kind = 'person'"
-                " ORDER BY c.name, c.id LIMIT 50", (contact_id,)).fetchall())
+            people = self._rows(
+                q(
+                    self._list_select()
+                    + " WHERE c.archived = 0 AND c.company = ? AND c.kind = 'person'"
+                    " ORDER BY c.name, c.id LIMIT 50",
+                    (contact_id,),
+                ).fetchall()
+            )
         rows = q(
             "SELECT * FROM rapport_activity WHERE contact = ? ORDER BY occurred_at DESC, id DESC"
-            " LIMIT ?", (contact_id, PAGE + 1)).fetchall()
+            " LIMIT ?",
+            (contact_id, PAGE + 1),
+        ).fetchall()
         for row in rows:
             row["payload"] = json.loads(row["payload"] or "{}")
             for key in ("occurred_at", "due_at", "done_at", "created_at"):
@@ -123,10 +141,16 @@ class Baseline:
             ({r["author"] for r in rows} | {r["assignee"] for r in rows} | {contact["owner"]})
             - {None}
         )
-        names = {r["id"]: r["name"] for r in q(
-            f"SELECT id, name FROM rapport_user WHERE id IN ({','.join('?' * len(ids))})", ids)}
-        users = [(r["id"], r["name"]) for r in q(
-            "SELECT id, name FROM rapport_user WHERE is_active = 1 ORDER BY name")]
+        names = {
+            r["id"]: r["name"]
+            for r in q(
+                f"SELECT id, name FROM rapport_user WHERE id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        users = [
+            (r["id"], r["name"])
+            for r in q("SELECT id, name FROM rapport_user WHERE is_active = 1 ORDER BY name")
+        ]
         return self.render(
             "contacts/card.html",
             **self._page(user, f"/contacts/{contact_id}"),
@@ -161,9 +185,15 @@ class Baseline:
     def _rows(self, records: list[dict[str, Any]]) -> list[ContactRow]:
         rows = [
             ContactRow(
-                id=r["id"], kind=r["kind"], name=r["name"], company_id=r["company"],
-                company_name=r["company_name"], owner_id=r["owner"], owner_name=r["owner_name"],
-                source=r["source"], archived=bool(r["archived"]),
+                id=r["id"],
+                kind=r["kind"],
+                name=r["name"],
+                company_id=r["company"],
+                company_name=r["company_name"],
+                owner_id=r["owner"],
+                owner_name=r["owner_name"],
+                source=r["source"],
+                archived=bool(r["archived"]),
                 updated_at=_moment(r["updated_at"]),
             )
             for r in records
@@ -173,17 +203,26 @@ class Baseline:
         by_id = {row.id: row for row in rows}
         marks = ",".join("?" * len(by_id))
         q = self.db.execute
-        for r in q(f"SELECT contact, email FROM rapport_contact_email WHERE contact IN ({marks})"
-                   " ORDER BY id", list(by_id)):
+        for r in q(
+            f"SELECT contact, email FROM rapport_contact_email WHERE contact IN ({marks})"
+            " ORDER BY id",
+            list(by_id),
+        ):
             row = by_id[r["contact"]]
             row.email = row.email or r["email"]
-        for r in q(f"SELECT contact, e164 FROM rapport_contact_phone WHERE contact IN ({marks})"
-                   " ORDER BY id", list(by_id)):
+        for r in q(
+            f"SELECT contact, e164 FROM rapport_contact_phone WHERE contact IN ({marks})"
+            " ORDER BY id",
+            list(by_id),
+        ):
             row = by_id[r["contact"]]
             if row.phone is None:
                 row.phone, row.phone_display = r["e164"], format_international(r["e164"])
-        for r in q("SELECT ct.contact, t.name FROM rapport_contact_tag ct JOIN rapport_tag t"
-                   f" ON t.id = ct.tag WHERE ct.contact IN ({marks}) ORDER BY t.name", list(by_id)):
+        for r in q(
+            "SELECT ct.contact, t.name FROM rapport_contact_tag ct JOIN rapport_tag t"
+            f" ON t.id = ct.tag WHERE ct.contact IN ({marks}) ORDER BY t.name",
+            list(by_id),
+        ):
             by_id[r["contact"]].tags.append(r["name"])
         return rows
 
@@ -207,8 +246,10 @@ class Baseline:
             next_url=f"/contacts?after={next_cursor}" if next_cursor else None,
             first_url="/contacts" if after else None,
             tags=[r["name"] for r in q("SELECT name FROM rapport_tag ORDER BY name LIMIT 500")],
-            owners=[(r["id"], r["name"]) for r in q(
-                "SELECT id, name FROM rapport_user WHERE is_active = 1 ORDER BY name")],
+            owners=[
+                (r["id"], r["name"])
+                for r in q("SELECT id, name FROM rapport_user WHERE is_active = 1 ORDER BY name")
+            ],
             can={"edit": True, "archive": True, "merge": True, "log": True},
         )
 
@@ -236,34 +277,45 @@ class Baseline:
         hits: list[dict[str, Any]] = []
         if "@" in text:
             needle = "".join(text.split()).lower()
-            rows = q(self._HIT + ", e.normalized AS matched FROM rapport_contact_email e"
-                     " CROSS JOIN rapport_contact c" + join + " WHERE c.id = e.contact"
-                     " AND e.normalized >= ? AND e.normalized < ? AND c.archived = 0"
-                     " ORDER BY e.normalized, c.id LIMIT ?",
-                     (needle, _prefix_end(needle), limit * 2)).fetchall()
+            rows = q(
+                self._HIT + ", e.normalized AS matched FROM rapport_contact_email e"
+                " CROSS JOIN rapport_contact c" + join + " WHERE c.id = e.contact"
+                " AND e.normalized >= ? AND e.normalized < ? AND c.archived = 0"
+                " ORDER BY e.normalized, c.id LIMIT ?",
+                (needle, _prefix_end(needle), limit * 2),
+            ).fetchall()
             hits = rows
         elif _looks_like_phone(text):
             e164 = try_normalise(text, self.region)
             typed = digits(text)[:19]
             low, high = _digit_range(typed[::-1])
-            select = (self._HIT + ", p.e164 AS matched FROM rapport_contact_phone p"
-                      " CROSS JOIN rapport_contact c" + join + " WHERE c.id = p.contact")
+            select = (
+                self._HIT + ", p.e164 AS matched FROM rapport_contact_phone p"
+                " CROSS JOIN rapport_contact c" + join + " WHERE c.id = p.contact"
+            )
             rows = []
             if e164:
-                rows += q(select + " AND p.e164 = ? AND c.archived = 0 LIMIT ?",
-                          (e164, limit * 2)).fetchall()
-            rows += q(select + " AND p.reversed_digits >= ? AND p.reversed_digits <= ?"
-                      " AND c.archived = 0 ORDER BY p.reversed_digits, c.id LIMIT ?",
-                      (low, high, limit * 2)).fetchall()
+                rows += q(
+                    select + " AND p.e164 = ? AND c.archived = 0 LIMIT ?", (e164, limit * 2)
+                ).fetchall()
+            rows += q(
+                select + " AND p.reversed_digits >= ? AND p.reversed_digits <= ?"
+                " AND c.archived = 0 ORDER BY p.reversed_digits, c.id LIMIT ?",
+                (low, high, limit * 2),
+            ).fetchall()
             for row in rows:
                 row["matched"] = format_international(row["matched"])
             hits = rows
         else:
             tokens = search_tokens(text)
-            rows = q(self._HIT + " FROM rapport_contact_fts CROSS JOIN rapport_contact c" + join
-                     + " WHERE c.id = rapport_contact_fts.rowid AND rapport_contact_fts MATCH ?"
-                     " AND c.archived = 0 ORDER BY rapport_contact_fts.rowid LIMIT ?",
-                     (_fts5_query(t[:6] for t in tokens), max(limit * 3, 50))).fetchall()
+            rows = q(
+                self._HIT
+                + " FROM rapport_contact_fts CROSS JOIN rapport_contact c"
+                + join
+                + " WHERE c.id = rapport_contact_fts.rowid AND rapport_contact_fts MATCH ?"
+                " AND c.archived = 0 ORDER BY rapport_contact_fts.rowid LIMIT ?",
+                (_fts5_query(t[:6] for t in tokens), max(limit * 3, 50)),
+            ).fetchall()
             rows.sort(key=lambda row: _name_order(row, tokens))
             hits = [{**row, "matched": None} for row in rows]
         seen: set[int] = set()
@@ -291,7 +343,8 @@ class Baseline:
             duplicate = q(
                 "SELECT contact FROM rapport_contact_email WHERE normalized = ? UNION"
                 " SELECT contact FROM rapport_contact_phone WHERE e164 = ?",
-                (email, phone.e164)).fetchall()
+                (email, phone.e164),
+            ).fetchall()
             if duplicate:
                 raise ValueError("duplicate")
             name = f"{form['first_name']} {form['last_name']}"
@@ -302,14 +355,21 @@ class Baseline:
                 " '', '', '', '', '', '', '', ?, '{}', 0, NULL, ?, ?) RETURNING id",
                 (name, form["first_name"], form["last_name"], user["id"], now, now),
             ).fetchone()["id"]
-            q("INSERT INTO rapport_contact_email (contact, email, normalized, label)"
-              " VALUES (?, ?, ?, 'work')", (contact_id, form["email-0"], email))
-            q("INSERT INTO rapport_contact_phone (contact, raw, e164, reversed_digits, label)"
-              " VALUES (?, ?, ?, ?, 'mobile')",
-              (contact_id, phone.raw, phone.e164, phone.reversed_digits))
-            q("INSERT INTO rapport_outbox (type, version, key, payload, actor, created_at)"
-              " VALUES ('contact.created', 1, ?, ?, ?, ?)",
-              (f"contact:{contact_id}", json.dumps({"contact_id": contact_id}), user["id"], now))
+            q(
+                "INSERT INTO rapport_contact_email (contact, email, normalized, label)"
+                " VALUES (?, ?, ?, 'work')",
+                (contact_id, form["email-0"], email),
+            )
+            q(
+                "INSERT INTO rapport_contact_phone (contact, raw, e164, reversed_digits, label)"
+                " VALUES (?, ?, ?, ?, 'mobile')",
+                (contact_id, phone.raw, phone.e164, phone.reversed_digits),
+            )
+            q(
+                "INSERT INTO rapport_outbox (type, version, key, payload, actor, created_at)"
+                " VALUES ('contact.created', 1, ?, ?, ?, ?)",
+                (f"contact:{contact_id}", json.dumps({"contact_id": contact_id}), user["id"], now),
+            )
             q("COMMIT")
         except BaseException:
             q("ROLLBACK")

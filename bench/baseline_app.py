@@ -46,8 +46,13 @@ def create() -> Any:
                 status = 200
             except PermissionError:
                 status, body = 401, b"sign in"
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app

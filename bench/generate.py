@@ -143,8 +143,9 @@ def _specs(plan: Plan, user_ids: list[int], tag_ids: list[int]) -> Iterator[Chun
             else plan.activities * count // plan.contacts
         )
         given += share
-        yield ChunkSpec(plan.seed, index, first, count, plan.contacts, share,
-                        tuple(user_ids), tuple(tag_ids))
+        yield ChunkSpec(
+            plan.seed, index, first, count, plan.contacts, share, tuple(user_ids), tuple(tag_ids)
+        )
 
 
 def _drop_for_load(db: sqlite3.Connection) -> list[str]:
@@ -186,8 +187,10 @@ def _load(plan: Plan, user_ids: list[int], tag_ids: list[int]) -> dict[str, int]
                 db.execute("COMMIT")
                 db.execute("BEGIN")
                 rate = counts["contacts"] / (time.perf_counter() - started)
-                log(f"{counts['contacts']:,} contacts, {counts['activities']:,} activities"
-                    f" ({rate:,.0f} contacts/s)")
+                log(
+                    f"{counts['contacts']:,} contacts, {counts['activities']:,} activities"
+                    f" ({rate:,.0f} contacts/s)"
+                )
         db.execute("COMMIT")
     log(f"loaded in {time.perf_counter() - started:.0f} s; rebuilding indexes")
     started = time.perf_counter()
@@ -201,7 +204,9 @@ def _load(plan: Plan, user_ids: list[int], tag_ids: list[int]) -> dict[str, int]
 def _plugin_data(plan: Plan, user_ids: list[int]) -> dict[str, object]:
     results: dict[str, object] = {}
     context = extensions.DataContext(
-        plan.seed, plan.contacts, user_ids,
+        plan.seed,
+        plan.contacts,
+        user_ids,
         {"deals": plan.deals, "submissions": plan.submissions},
     )
     for found in extensions.all_found():

@@ -20,8 +20,9 @@ async def _main(base: str, cookie: str, seconds: float, connections: int, paths:
     errors = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base, cookies={"rapport_session": cookie},
-                                 limits=limits) as client:
+    async with httpx.AsyncClient(
+        base_url=base, cookies={"rapport_session": cookie}, limits=limits
+    ) as client:
 
         async def one(worker: int) -> None:
             nonlocal errors

@@ -30,10 +30,39 @@ ACTIVITY_KINDS = ["note", "call", "call", "email", "email", "meeting"]
 TASK_SHARE = 0.08
 
 _TRANSLIT = {
-    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
-    "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
-    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
-    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+    "а": "a",
+    "б": "b",
+    "в": "v",
+    "г": "g",
+    "д": "d",
+    "е": "e",
+    "ё": "e",
+    "ж": "zh",
+    "з": "z",
+    "и": "i",
+    "й": "y",
+    "к": "k",
+    "л": "l",
+    "м": "m",
+    "н": "n",
+    "о": "o",
+    "п": "p",
+    "р": "r",
+    "с": "s",
+    "т": "t",
+    "у": "u",
+    "ф": "f",
+    "х": "kh",
+    "ц": "ts",
+    "ч": "ch",
+    "ш": "sh",
+    "щ": "shch",
+    "ъ": "",
+    "ы": "y",
+    "ь": "",
+    "э": "e",
+    "ю": "yu",
+    "я": "ya",
 }
 
 
@@ -143,6 +172,7 @@ def _phones(rng: random.Random, company: bool) -> list[tuple[str, str]]:
 
 def _person_name(rng: random.Random) -> tuple[str, str, bool]:
     russian = rng.random() < 0.7
+
     # expovariate picks skew the pools: the first names of a list are the common ones.
     def pick(pool: list[str]) -> str:
         return pool[min(int(rng.expovariate(6 / len(pool))), len(pool) - 1)]
@@ -187,7 +217,11 @@ def build_chunk(spec: ChunkSpec) -> Chunk:
 
 
 def _contact(
-    rng: random.Random, chunk: Chunk, spec: ChunkSpec, contact_id: int, company: bool,
+    rng: random.Random,
+    chunk: Chunk,
+    spec: ChunkSpec,
+    contact_id: int,
+    company: bool,
     companies: int,
 ) -> None:
     owner = rng.choice(spec.user_ids) if rng.random() < 0.9 else None
@@ -227,9 +261,25 @@ def _contact(
         email_name = (first, last)
     chunk.contacts.append(
         (
-            contact_id, "company" if company else "person", name, first, last, company_id,
-            position, "", city, region, "", country, rng.choice(pools.SOURCES), owner, "{}",
-            rng.random() < 0.03, None, stamp(created), stamp(updated),
+            contact_id,
+            "company" if company else "person",
+            name,
+            first,
+            last,
+            company_id,
+            position,
+            "",
+            city,
+            region,
+            "",
+            country,
+            rng.choice(pools.SOURCES),
+            owner,
+            "{}",
+            rng.random() < 0.03,
+            None,
+            stamp(created),
+            stamp(updated),
         )
     )
     roll = rng.random()
@@ -237,7 +287,9 @@ def _contact(
     for i in range(emails):
         raw = _email(rng, *email_name, contact_id * 2 + i, russian)
         try:
-            chunk.emails.append((contact_id, raw, normalise_email(raw), "work" if i == 0 else "personal"))
+            chunk.emails.append(
+                (contact_id, raw, normalise_email(raw), "work" if i == 0 else "personal")
+            )
         except EmailError:
             pass
     for raw, label in _phones(rng, company):
@@ -268,22 +320,45 @@ def _activities(rng: random.Random, chunk: Chunk, spec: ChunkSpec, weights: list
                 done = stamp(max(due, 0)) if due > 7 * 86400 or rng.random() < 0.3 else None
                 append(
                     (
-                        contact_id, "task", stamp(ago), author, "", "", rng.choice(pools.TASKS),
-                        "{}", stamp(due), rng.choice(spec.user_ids), done, stamp(ago),
+                        contact_id,
+                        "task",
+                        stamp(ago),
+                        author,
+                        "",
+                        "",
+                        rng.choice(pools.TASKS),
+                        "{}",
+                        stamp(due),
+                        rng.choice(spec.user_ids),
+                        done,
+                        stamp(ago),
                     )
                 )
                 continue
             kind = rng.choice(ACTIVITY_KINDS)
             payload = (
                 json.dumps(
-                    {"duration": rng.randint(20, 1800), "direction": rng.choice(["outgoing", "incoming"])}
+                    {
+                        "duration": rng.randint(20, 1800),
+                        "direction": rng.choice(["outgoing", "incoming"]),
+                    }
                 )
                 if kind == "call"
                 else "{}"
             )
             append(
                 (
-                    contact_id, kind, stamp(ago), author, "", "", rng.choice(pools.NOTES),
-                    payload, None, None, None, stamp(ago),
+                    contact_id,
+                    kind,
+                    stamp(ago),
+                    author,
+                    "",
+                    "",
+                    rng.choice(pools.NOTES),
+                    payload,
+                    None,
+                    None,
+                    None,
+                    stamp(ago),
                 )
             )

@@ -87,8 +87,17 @@ def cells(row: Row) -> list[str]:
 
 
 HEADER = [
-    "scenario", "variant", "unit", "Rapport p50", "Rapport p95", "baseline p50",
-    "baseline p95", "ratio", "peak traced memory (Rapport / baseline)", "target", "verdict",
+    "scenario",
+    "variant",
+    "unit",
+    "Rapport p50",
+    "Rapport p95",
+    "baseline p50",
+    "baseline p95",
+    "ratio",
+    "peak traced memory (Rapport / baseline)",
+    "target",
+    "verdict",
     "note",
 ]
 
@@ -101,9 +110,7 @@ def markdown_table(rows: list[Row]) -> str:
 
 
 def text_table(rows: list[Row]) -> str:
-    table = [HEADER[:9] + ["verdict"]] + [
-        cells(r)[:9] + [cells(r)[10]] for r in rows
-    ]
+    table = [HEADER[:9] + ["verdict"]] + [cells(r)[:9] + [cells(r)[10]] for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     out = []
     for n, line in enumerate(table):

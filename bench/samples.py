@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import phonenumbers
-
 from rapport.contacts.listing import PAGE_SIZE
 
 FULL_TIMELINE = 31  # more than one timeline page (30) of activities
@@ -64,9 +63,15 @@ def pick(database: Path, want: int = 60, seed: int = 7, page: int = 10_000) -> P
             " AND c.id % 97 = ? LIMIT ?",
             (seed % 97, want),
         )
-    ] or [r[0] for r in db.execute("SELECT id FROM rapport_contact WHERE kind = 'company' LIMIT ?", (want,))]
+    ] or [
+        r[0]
+        for r in db.execute(
+            "SELECT id FROM rapport_contact WHERE kind = 'company' LIMIT ?", (want,)
+        )
+    ]
     people = [
-        r for r in (
+        r
+        for r in (
             db.execute(
                 "SELECT c.last_name, e.normalized, p.e164 FROM rapport_contact c"
                 " JOIN rapport_contact_email e ON e.contact = c.id"
@@ -75,7 +80,8 @@ def pick(database: Path, want: int = 60, seed: int = 7, page: int = 10_000) -> P
                 (rng.randint(1, top),),
             ).fetchone()
             for _ in range(want * 6)
-        ) if r
+        )
+        if r
     ][:want]
     picks.name_prefixes = [last[:4] for last, _e, _p in people]
     picks.emails = [email for _l, email, _p in people]

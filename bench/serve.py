@@ -57,10 +57,15 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> No
 
 
 @contextlib.contextmanager
-def server(command: list[str], port: int, env: dict[str, str], ready_path: str) -> Iterator[subprocess.Popen]:
+def server(
+    command: list[str], port: int, env: dict[str, str], ready_path: str
+) -> Iterator[subprocess.Popen]:
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        command,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -82,13 +87,34 @@ def server(command: list[str], port: int, env: dict[str, str], ready_path: str) 
 
 
 def rapport_command(data: Path, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "rapport", "--data-dir", str(data), "serve",
-            "--port", str(port), "--workers", str(workers)]
+    return [
+        sys.executable,
+        "-m",
+        "rapport",
+        "--data-dir",
+        str(data),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
 
 
 def baseline_command(port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "bench.baseline_app:create", "--factory",
-            "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.baseline_app:create",
+        "--factory",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
 
 
 def sign_in(base: str, email: str, password: str) -> tuple[str, str]:
@@ -97,8 +123,9 @@ def sign_in(base: str, email: str, password: str) -> tuple[str, str]:
 
     with httpx.Client(base_url=base) as client:
         token = CSRF_FIELD.search(client.get("/login").text).group(1)
-        response = client.post("/login", data={"email": email, "password": password,
-                                               "_csrf_token": token})
+        response = client.post(
+            "/login", data={"email": email, "password": password, "_csrf_token": token}
+        )
         if "rapport_session" not in client.cookies:
             raise RuntimeError(f"sign-in failed: {response.status_code}")
         return client.cookies["rapport_session"], token
@@ -119,7 +146,7 @@ def _wrk_script(paths: list[str], cookie: str) -> str:
         f"local paths = {{{quoted}}}\nlocal n = 0\n"
         f'wrk.headers["Cookie"] = "rapport_session={cookie}"\n'
         "request = function()\n  n = n + 1\n"
-        "  return wrk.format(\"GET\", paths[(n % #paths) + 1])\nend\n"
+        '  return wrk.format("GET", paths[(n % #paths) + 1])\nend\n'
     )
 
 
@@ -134,9 +161,20 @@ def load(base: str, paths: list[str], cookie: str, seconds: float) -> Load:
             script.write(_wrk_script(paths, cookie))
         try:
             out = subprocess.run(
-                ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{max(seconds, 1):.0f}s", "--latency",
-                 "-s", script.name, base],
-                capture_output=True, text=True, check=True, timeout=seconds + 60,
+                [
+                    "wrk",
+                    "-t1",
+                    f"-c{CONNECTIONS}",
+                    f"-d{max(seconds, 1):.0f}s",
+                    "--latency",
+                    "-s",
+                    script.name,
+                    base,
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 60,
             ).stdout
         finally:
             os.unlink(script.name)
@@ -145,15 +183,33 @@ def load(base: str, paths: list[str], cookie: str, seconds: float) -> Load:
         errors = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
         p50 = re.search(r"\s50%\s+([\d.]+\w+)", out)
         p99 = re.search(r"\s99%\s+([\d.]+\w+)", out)
-        return Load(rate, _ms(p50.group(1)) if p50 else None, _ms(p99.group(1)) if p99 else None,
-                    errors, requests)
+        return Load(
+            rate,
+            _ms(p50.group(1)) if p50 else None,
+            _ms(p99.group(1)) if p99 else None,
+            errors,
+            requests,
+        )
     out = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", base, cookie, str(seconds), str(CONNECTIONS),
-         *paths], capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            base,
+            cookie,
+            str(seconds),
+            str(CONNECTIONS),
+            *paths,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
     result = json.loads(out)
-    return Load(result["rate"], result["p50_ms"], result["p99_ms"], result["errors"],
-                result["requests"])
+    return Load(
+        result["rate"], result["p50_ms"], result["p99_ms"], result["errors"], result["requests"]
+    )
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -181,8 +237,14 @@ def _exercise(base: str, cookie: str, csrf: str, picks: Picks, rounds: int) -> N
                     raise RuntimeError(f"{path}: {response.status_code}")
 
 
-def run(data: Path, manifest: dict[str, Any], picks: Picks, layout: dict[str, Any],
-        seconds: float, rounds: int) -> list[Row]:
+def run(
+    data: Path,
+    manifest: dict[str, Any],
+    picks: Picks,
+    layout: dict[str, Any],
+    seconds: float,
+    rounds: int,
+) -> list[Row]:
     rows: list[Row] = []
     paths = [f"/contacts/{i}" for i in picks.busy_people[:50] + picks.companies[:10]]
     admin = manifest["admin"]
@@ -199,31 +261,52 @@ def run(data: Path, manifest: dict[str, Any], picks: Picks, layout: dict[str, An
                 _exercise(base, cookie, csrf, picks, rounds)
                 after = rss_mb(process.pid)
         port = free_port()
-        env = {"BENCH_DATABASE": str(database), "BENCH_LAYOUT": json.dumps(layout, default=str),
-               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        with server(baseline_command(port, workers), port, env, paths[0]
-                    + "?probe") as _process:
+        env = {
+            "BENCH_DATABASE": str(database),
+            "BENCH_LAYOUT": json.dumps(layout, default=str),
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        }
+        with server(baseline_command(port, workers), port, env, paths[0] + "?probe") as _process:
             theirs = load(f"http://127.0.0.1:{port}", paths, cookie, seconds)
         share = ours.rate / theirs.rate if theirs.rate else 0
         errors = ours.errors + theirs.errors
-        rows.append(Row(
-            "5. card throughput, real server", f"{workers} worker{'s' if workers > 1 else ''}",
-            unit="/s", rapport_rate=ours.rate, baseline_rate=theirs.rate,
-            target=f"≥ {THROUGHPUT_SHARE:.0%} of the raw page", met=share >= THROUGHPUT_SHARE
-            and errors == 0,
-            note=f"{share:.0%} of the raw page; latency p50/p99 {ours.p50_ms or 0:.1f}/"
-            f"{ours.p99_ms or 0:.1f} ms vs {theirs.p50_ms or 0:.1f}/{theirs.p99_ms or 0:.1f} ms;"
-            f" {CONNECTIONS} connections, {seconds:.0f} s"
-            + (f"; {errors} failed responses" if errors else ""),
-        ))
+        rows.append(
+            Row(
+                "5. card throughput, real server",
+                f"{workers} worker{'s' if workers > 1 else ''}",
+                unit="/s",
+                rapport_rate=ours.rate,
+                baseline_rate=theirs.rate,
+                target=f"≥ {THROUGHPUT_SHARE:.0%} of the raw page",
+                met=share >= THROUGHPUT_SHARE and errors == 0,
+                note=f"{share:.0%} of the raw page; latency p50/p99"
+                f" {ours.p50_ms or 0:.1f}/{ours.p99_ms or 0:.1f} ms"
+                f" vs {theirs.p50_ms or 0:.1f}/{theirs.p99_ms or 0:.1f} ms;"
+                f" {CONNECTIONS} connections, {seconds:.0f} s"
+                + (f"; {errors} failed responses" if errors else ""),
+            )
+        )
         if workers == 1:
-            rows.append(Row("9. resident memory, one serve process", "idle, signed in",
-                            unit="MB", rapport_rate=idle[0], target=f"≤ {RSS_LIMIT_MB} MB",
-                            met=idle[0] <= RSS_LIMIT_MB,
-                            note=f"RSS {idle[0]:.0f} MB (peak so far {idle[1]:.0f} MB)"))
-            rows.append(Row("9. resident memory, one serve process",
-                            "after the card load and every page kind",
-                            unit="MB", rapport_rate=after[0], target=f"≤ {RSS_LIMIT_MB} MB",
-                            met=after[0] <= RSS_LIMIT_MB and after[1] <= RSS_LIMIT_MB,
-                            note=f"RSS {after[0]:.0f} MB, peak (VmHWM) {after[1]:.0f} MB"))
+            rows.append(
+                Row(
+                    "9. resident memory, one serve process",
+                    "idle, signed in",
+                    unit="MB",
+                    rapport_rate=idle[0],
+                    target=f"≤ {RSS_LIMIT_MB} MB",
+                    met=idle[0] <= RSS_LIMIT_MB,
+                    note=f"RSS {idle[0]:.0f} MB (peak so far {idle[1]:.0f} MB)",
+                )
+            )
+            rows.append(
+                Row(
+                    "9. resident memory, one serve process",
+                    "after the card load and every page kind",
+                    unit="MB",
+                    rapport_rate=after[0],
+                    target=f"≤ {RSS_LIMIT_MB} MB",
+                    met=after[0] <= RSS_LIMIT_MB and after[1] <= RSS_LIMIT_MB,
+                    note=f"RSS {after[0]:.0f} MB, peak (VmHWM) {after[1]:.0f} MB",
+                )
+            )
     return rows

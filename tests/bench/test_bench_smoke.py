@@ -40,8 +40,12 @@ def _bench(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("RAPPORT_DATA_DIR", None)
     return subprocess.run(
-        [sys.executable, "-m", "bench", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=300,
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -56,11 +60,15 @@ def test_generate_and_run_every_scenario(tmp_path: Path) -> None:
     assert db.execute("SELECT count(*) FROM rapport_user").fetchone()[0] == 50
     # The search index was rebuilt after the load and its triggers are back.
     name = db.execute("SELECT last_name FROM rapport_contact WHERE id = 2").fetchone()[0]
-    fts = db.execute("SELECT count(*) FROM rapport_contact_fts WHERE rapport_contact_fts MATCH ?",
-                     (f'"{name.lower()}"',)).fetchone()[0]
+    fts = db.execute(
+        "SELECT count(*) FROM rapport_contact_fts WHERE rapport_contact_fts MATCH ?",
+        (f'"{name.lower()}"',),
+    ).fetchone()[0]
     assert fts >= 1
-    triggers = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
-                          " AND name LIKE 'rapport_contact%fts%'").fetchone()[0]
+    triggers = db.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+        " AND name LIKE 'rapport_contact%fts%'"
+    ).fetchone()[0]
     assert triggers >= 5
     # Phones are stored the way the core normalises them.
     e164 = [r[0] for r in db.execute("SELECT e164 FROM rapport_contact_phone")]

@@ -232,7 +232,7 @@ class Baseline:
         sql, args = self._list_select() + " WHERE c.archived = 0", []
         cursor = decode_cursor("name", after)
         if cursor is not None:
-            sql += " AND (c.name > ? OR (c.name = ? AND c.id > ?))"
+            sql += " AND c.name >= ? AND (c.name > ? OR c.id > ?)"
             args += [cursor[0], cursor[0], cursor[1]]
         found = q(sql + " ORDER BY c.name, c.id LIMIT 51", args).fetchall()
         rows = self._rows(found[:50])

@@ -19,6 +19,17 @@ from bench.baseline import Baseline
 _CARD = re.compile(r"^/contacts/(\d+)$")
 
 
+async def _declarations() -> None:
+    """Load the installed plugins' declarations (activity kinds and their labels), which the
+    shared timeline helpers look up; the baseline's queries never use Rapport's engine."""
+    from rapport import bootstrap
+    from rapport.settings import load_settings
+
+    await bootstrap.start(
+        load_settings(Path(os.environ["BENCH_DATABASE"]).parent), call_startup=False
+    )
+
+
 def create() -> Any:
     baseline = Baseline(
         Path(os.environ["BENCH_DATABASE"]), json.loads(os.environ.get("BENCH_LAYOUT", "{}"))
@@ -29,6 +40,7 @@ def create() -> Any:
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
+                    await _declarations()
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})

@@ -212,6 +212,14 @@ def load(base: str, paths: list[str], cookie: str, seconds: float) -> Load:
     )
 
 
+def probe(base: str, path: str, cookie: str) -> None:
+    """One card through the server before it is loaded: a failing page is a harness bug, not
+    a fast answer."""
+    response = httpx.get(base + path, cookies={"rapport_session": cookie}, timeout=60)
+    if response.status_code != 200 or "</html>" not in response.text:
+        raise RuntimeError(f"{base}{path}: {response.status_code} {response.text[:300]}")
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """Resident and peak resident (VmHWM) size of a process, in MB."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -256,6 +264,7 @@ def run(
             cookie, csrf = sign_in(base, admin["email"], admin["password"])
             if workers == 1:
                 idle = rss_mb(process.pid)
+            probe(base, paths[0], cookie)
             ours = load(base, paths, cookie, seconds)
             if workers == 1:
                 _exercise(base, cookie, csrf, picks, rounds)
@@ -267,6 +276,7 @@ def run(
             "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         }
         with server(baseline_command(port, workers), port, env, paths[0] + "?probe") as _process:
+            probe(f"http://127.0.0.1:{port}", paths[0], cookie)
             theirs = load(f"http://127.0.0.1:{port}", paths, cookie, seconds)
         share = ours.rate / theirs.rate if theirs.rate else 0
         errors = ours.errors + theirs.errors

@@ -9,7 +9,6 @@ import logging
 import os
 import platform
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -161,8 +160,7 @@ def _write_report(
     section = "\n".join(
         [
             START,
-            f"Produced by `{command}` on {started_at:%Y-%m-%d %H:%M} UTC in {elapsed:.0f} s"
-            f" (`{shlex.join([Path(sys.executable).name, *sys.argv])}`).",
+            f"Produced by `{command}` on {started_at:%Y-%m-%d %H:%M} UTC in {elapsed:.0f} s.",
             "",
             f"- Machine: {machine()}; load average {load} (start → end of the run; the machine"
             " is shared, which is why every ratio is against a baseline measured in the same run).",

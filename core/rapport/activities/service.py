@@ -155,8 +155,9 @@ async def timeline(
     query = Activity.select().where(Activity.contact == contact_id)
     if before is not None:
         at, last_id = before
+        # A range on the key first, so the planner narrows the index (see contacts.listing).
         query = query.where(
-            (Activity.occurred_at < at) | ((Activity.occurred_at == at) & (Activity.id < last_id))
+            (Activity.occurred_at <= at) & ((Activity.occurred_at < at) | (Activity.id < last_id))
         )
     return (
         await query.order_by(Activity.occurred_at, Activity.id, ascending=False)

@@ -161,12 +161,16 @@ def _owner_clause(owner: str, user_id: int) -> Where | None:
 
 
 def _after_clause(sort: str, after: tuple[Any, int]) -> Any:
+    """Rows after the cursor in sort order, written as a range on the sort key first
+    (``name >= k AND (name > k OR id > i)``): with the company and owner joins, SQLite's
+    planner does not turn the plain ``name > k OR (name = k AND id > i)`` into an index range
+    and walked the list from its start, 0.6 s for page 10,000 at a million contacts."""
     key, last_id = after
     if sort == "name":
-        return (Contact.name > key) | ((Contact.name == key) & (Contact.id > last_id))
+        return (Contact.name >= key) & ((Contact.name > key) | (Contact.id > last_id))
     if sort == "id":
         return Contact.id > last_id
-    return (Contact.updated_at < key) | ((Contact.updated_at == key) & (Contact.id < last_id))
+    return (Contact.updated_at <= key) & ((Contact.updated_at < key) | (Contact.id < last_id))
 
 
 async def _filtered(filters: ListFilters, *, user_id: int, restricted: int | None) -> Select | None:

@@ -7,6 +7,7 @@ Checked on the server for every page, partial and API call.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rapport.plugins.tables import InstanceSetting
@@ -17,13 +18,17 @@ MODES = ("all", "own")
 
 
 async def visibility_mode() -> str:
-    row = (
-        await InstanceSetting.select(InstanceSetting.value)
-        .where(InstanceSetting.key == SETTING)
-        .first()
-        .output(load_json=True)
+    # Read on every contact page and search: a fixed statement, not one built by the query
+    # builder each time (which cost several times the read).
+    rows = await InstanceSetting.raw(
+        "SELECT value FROM rapport_setting WHERE key = {} LIMIT 1", SETTING
     )
-    value = row["value"] if row else None
+    value = rows[0]["value"] if rows else None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
     return value if value in MODES else "all"
 
 

@@ -1,0 +1,1 @@
+"""Rapport's benchmark harness: ``python -m bench generate`` and ``python -m bench run``."""

@@ -105,11 +105,13 @@ class ContactPage:
 
 def encode_cursor(sort: str, row: ContactRow) -> str:
     """An opaque, URL-safe token of the last row's sort key."""
-    key: Any = row.updated_at.isoformat()
+    key: Any
     if sort == "name":
         key = row.name
     elif sort == "id":
         key = row.id
+    else:
+        key = row.updated_at.isoformat()
     raw = json.dumps([sort, key, row.id], ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

@@ -14,6 +14,12 @@ from rapport.activities.service import (
     open_tasks,
     timeline,
 )
+from rapport.assignment.service import (
+    Assignment,
+    assign_owner,
+    choose_owner,
+    record_assignment,
+)
 from rapport.bootstrap import running
 from rapport.contacts.custom_fields import CustomField
 from rapport.contacts.dedupe import DuplicateContact, DuplicateMatch, find_duplicates
@@ -60,6 +66,21 @@ from rapport.runtime import Runtime
 from rapport.settings import Settings
 from rapport.users.permissions import Permission
 from rapport.web.i18n import gettext, ngettext
+from rapport.web.inbound import (
+    InboundRejected,
+    PayloadTooLarge,
+    RateDecision,
+    RateLimit,
+    RateLimited,
+    SignatureInvalid,
+    check_timestamp,
+    client_ip,
+    read_body,
+    require_hmac,
+    twilio_signature,
+    verify_hmac,
+    verify_twilio,
+)
 from rapport.web.live import notify_user, push_to_user
 from rapport.web.plugin_routes import requires_permission
 from rapport.web.rendering import fragment, page, render_html
@@ -87,6 +108,7 @@ __all__ = [
     "ActivityKind",
     "ActivityLogged",
     "ActivityNotFound",
+    "Assignment",
     "BusinessType",
     "CardPanel",
     "Consumer",
@@ -103,24 +125,34 @@ __all__ = [
     "DuplicateMatch",
     "Event",
     "EventMeta",
+    "InboundRejected",
     "JobDefinition",
     "LeadReceived",
     "Manifest",
     "MenuItem",
     "MergeError",
+    "PayloadTooLarge",
     "Permission",
     "PhoneError",
     "PluginDisabled",
     "PluginEnabled",
+    "RateDecision",
+    "RateLimit",
+    "RateLimited",
     "Runtime",
     "Schedule",
     "Service",
     "SettingField",
     "Settings",
+    "SignatureInvalid",
     "TaskCompleted",
     "Theme",
     "ValidationError",
     "archive_contact",
+    "assign_owner",
+    "check_timestamp",
+    "choose_owner",
+    "client_ip",
     "complete_task",
     "contact_by_email",
     "contact_by_phone",
@@ -145,8 +177,11 @@ __all__ = [
     "page",
     "publish",
     "push_to_user",
+    "read_body",
+    "record_assignment",
     "reindex_all",
     "render_html",
+    "require_hmac",
     "requires_permission",
     "resolve_caller",
     "running",
@@ -155,5 +190,8 @@ __all__ = [
     "settings",
     "timeline",
     "transaction",
+    "twilio_signature",
     "update_contact",
+    "verify_hmac",
+    "verify_twilio",
 ]

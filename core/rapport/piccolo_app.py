@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from rapport.activities.tables import Activity
+from rapport.assignment.tables import AssignmentRule
 from rapport.contacts.tables import (
     Contact,
     ContactEmail,
@@ -42,6 +43,7 @@ APP_CONFIG = AppConfig(
         InstanceSetting,
         UserSession,
         LoginFailure,
+        AssignmentRule,
     ],
     migration_dependencies=[],
     commands=[],

@@ -8,7 +8,13 @@ from litestar.response import Redirect, Template
 
 from rapport.runtime import current
 from rapport.users.tables import User
-from rapport.web.pages import admin_fields, admin_plugins, admin_settings, admin_users
+from rapport.web.pages import (
+    admin_assignment,
+    admin_fields,
+    admin_plugins,
+    admin_settings,
+    admin_users,
+)
 from rapport.web.pages.admin_common import PLUGINS, admin_page, allowed_sections
 
 
@@ -43,4 +49,5 @@ ROUTES: list = [
     *admin_users.ROUTES,
     *admin_settings.ROUTES,
     *admin_fields.ROUTES,
+    *admin_assignment.ROUTES,
 ]

@@ -53,6 +53,7 @@ def sections() -> list[Section]:
         Section("roles", "/admin/roles", _("Roles"), USERS),
         Section("settings", "/admin/settings", _("Settings"), SETTINGS),
         Section("fields", "/admin/fields", _("Custom fields"), SETTINGS),
+        Section("assignment", "/admin/assignment", _("Assignment rules"), SETTINGS),
     ]
 
 

@@ -16,12 +16,15 @@ from rapport.activities.service import (
 )
 from rapport.assignment.service import (
     Assignment,
+    add_assignment_rule,
     assign_owner,
     choose_owner,
     record_assignment,
 )
+from rapport.assignment.service import rules_in_order as assignment_rules
 from rapport.bootstrap import running
 from rapport.contacts.custom_fields import CustomField
+from rapport.contacts.custom_fields_store import defined_fields as custom_field_definitions
 from rapport.contacts.dedupe import DuplicateContact, DuplicateMatch, find_duplicates
 from rapport.contacts.lookup import (
     contact_by_email,
@@ -42,6 +45,7 @@ from rapport.contacts.service import (
     update_contact,
 )
 from rapport.contacts.validation import ValidationError
+from rapport.db.errors import database_unavailable, limit_lock_wait
 from rapport.db.transaction import transaction
 from rapport.events.base import Event, EventMeta
 from rapport.events.bus import publish
@@ -81,7 +85,7 @@ from rapport.web.inbound import (
     verify_hmac,
     verify_twilio,
 )
-from rapport.web.live import notify_user, push_to_user
+from rapport.web.live import notify_user, push_to_user, speaking, user_language
 from rapport.web.plugin_routes import requires_permission
 from rapport.web.rendering import fragment, page, render_html
 from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
@@ -148,8 +152,10 @@ __all__ = [
     "TaskCompleted",
     "Theme",
     "ValidationError",
+    "add_assignment_rule",
     "archive_contact",
     "assign_owner",
+    "assignment_rules",
     "check_timestamp",
     "choose_owner",
     "client_ip",
@@ -159,6 +165,8 @@ __all__ = [
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "custom_field_definitions",
+    "database_unavailable",
     "enqueue",
     "find_duplicates",
     "format_international",
@@ -167,6 +175,7 @@ __all__ = [
     "get_job",
     "gettext",
     "hookimpl",
+    "limit_lock_wait",
     "log_activity",
     "match_contact",
     "merge_contacts",
@@ -188,10 +197,12 @@ __all__ = [
     "search_contacts",
     "set_progress",
     "settings",
+    "speaking",
     "timeline",
     "transaction",
     "twilio_signature",
     "update_contact",
+    "user_language",
     "verify_hmac",
     "verify_twilio",
 ]

@@ -11,6 +11,7 @@ test-suite gets these fixtures with nothing to import:
   enabled.
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
 * :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
+* :func:`app_client` — the real web app with chosen plugins enabled, behind an HTTP client.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -52,6 +54,56 @@ async def sign_in(client: Any, email: str, password: str) -> str:
     )
     assert response.status_code in (302, 303), f"sign-in as {email} failed: {response.text}"
     return token
+
+
+@asynccontextmanager
+async def app_client(
+    settings: Settings, *enable: str, base_url: str = "http://testserver.local"
+) -> AsyncIterator[Any]:
+    """The real web app (every installed plugin loaded, ``enable`` ones enabled) behind a
+    ``litestar.testing.AsyncTestClient``.
+
+    The app runs in the client's own thread and event loop; run database work there with
+    ``client.run(lambda: some_coroutine())`` (a PostgreSQL pool belongs to the loop that
+    opened it)::
+
+        async with app_client(rapport_settings, "webforms") as client:
+            user = client.run(lambda: create_user(...))
+            response = await client.get("/webforms")
+    """
+    from litestar.testing import AsyncTestClient
+
+    from rapport.plugins import state
+    from rapport.web.app import create_app
+
+    async with AsyncTestClient(create_app(settings), base_url=base_url) as client:
+
+        def run(make: Any) -> Any:
+            async def call() -> Any:
+                return await make()
+
+            return client.blocking_portal.call(call)
+
+        client.run = run  # type: ignore[attr-defined]
+        for name in enable:
+            run(lambda name=name: state.enable(name))
+        yield client
+
+
+async def make_user(
+    email: str, name: str = "", role: str = "staff", password: str = "password-123"
+) -> dict[str, Any]:
+    """Create a user (for tests of plugins, which may not reach the core's account service)."""
+    from rapport.users.accounts import create_user
+
+    return await create_user(email, name or email.split("@")[0].title(), password, role)
+
+
+async def set_away(user_id: int, away: bool = True) -> None:
+    """Mark a user away (or back), as the account page does."""
+    from rapport.users.tables import User
+
+    await User.update({User.away: away}).where(User.id == user_id)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -149,6 +201,16 @@ async def rapport(rapport_settings: Settings, request: pytest.FixtureRequest) ->
         yield runtime
     finally:
         await bootstrap.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Every test starts with no calls counted by the in-memory rate limiters."""
+    from rapport.web.inbound import reset_rate_limits
+
+    reset_rate_limits()
+    yield
+    reset_rate_limits()
 
 
 @pytest.fixture

@@ -59,6 +59,9 @@ def _load(value: Any) -> list[Any]:
 
 
 async def rules_in_order(active_only: bool = False) -> list[dict[str, Any]]:
+    """The assignment rules in the order they are tried, as dicts (``id``, ``name``,
+    ``kind``, ``match_field``, ``match_values``, ``user_ids``, ``target_user``, ``counter``,
+    ``active``, ``position``)."""
     query = AssignmentRule.select().order_by(AssignmentRule.position).order_by(AssignmentRule.id)
     if active_only:
         query = query.where(AssignmentRule.active.eq(True))
@@ -67,6 +70,45 @@ async def rules_in_order(active_only: bool = False) -> list[dict[str, Any]]:
         row["match_values"] = [str(v) for v in _load(row["match_values"])]
         row["user_ids"] = [int(v) for v in _load(row["user_ids"])]
     return rows
+
+
+async def add_assignment_rule(
+    name: str,
+    kind: str,
+    *,
+    user_ids: list[int] | tuple[int, ...] = (),
+    target_user: int | None = None,
+    match_field: str = "",
+    match_values: list[str] | tuple[str, ...] = (),
+    active: bool = True,
+) -> int:
+    """Append a rule at the end of the order and return its id (a preset seeding its rules,
+    a test). ``kind`` is one of ``round_robin`` (``user_ids``), ``territory``
+    (``match_field`` region/city/country, ``match_values``, ``target_user``), ``source``
+    (``match_values``, ``target_user``) or ``fallback`` (``target_user``)."""
+    if kind not in RULE_KINDS:
+        raise ValueError(f"unknown rule kind {kind!r}")
+    if kind == "territory" and match_field not in TERRITORY_FIELDS:
+        raise ValueError("a territory rule compares region, city or country")
+    async with transaction():
+        last = (
+            await AssignmentRule.select(AssignmentRule.position)
+            .order_by(AssignmentRule.position, ascending=False)
+            .first()
+        )
+        rows = await AssignmentRule.insert(
+            AssignmentRule(
+                position=(last["position"] + 10) if last else 10,
+                name=name,
+                kind=kind,
+                match_field=match_field,
+                match_values=json.dumps(list(match_values)),
+                user_ids=json.dumps(list(user_ids)),
+                target_user=target_user,
+                active=active,
+            )
+        ).returning(AssignmentRule.id)
+    return rows[0]["id"]
 
 
 async def _available(user_ids: set[int]) -> dict[int, str]:

@@ -12,6 +12,8 @@ test-suite gets these fixtures with nothing to import:
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
 * :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
 * :func:`app_client` — the real web app with chosen plugins enabled, behind an HTTP client.
+* :func:`make_user`, :func:`set_away` — users for a plugin's tests.
+* :func:`missing_translations` — a plugin's UI strings its catalogs do not translate.
 """
 
 from __future__ import annotations
@@ -88,6 +90,27 @@ async def app_client(
         for name in enable:
             run(lambda name=name: state.enable(name))
         yield client
+
+
+def missing_translations(package: Path, language: str = "ru") -> dict[str, str]:
+    """UI strings of a plugin's package (``_()``/``gettext`` in Python, ``{{ _("…") }}`` in
+    its templates) that neither the core's catalogs nor the package's own
+    ``locale/<language>/LC_MESSAGES/*.po`` translate: msgid → where it is used."""
+    from babel.messages.pofile import read_po
+
+    from rapport.web.catalog_check import ui_messages
+    from rapport.web.i18n import LOCALE_DIR
+
+    translated: set[str] = set()
+    for directory in (LOCALE_DIR, Path(package) / "locale"):
+        for po in sorted((directory / language / "LC_MESSAGES").glob("*.po")):
+            with po.open("rb") as fh:
+                for message in read_po(fh, locale=language):
+                    if message.id and message.string:
+                        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+                        translated.update(ids)
+    used = ui_messages([Path(package)])
+    return {msgid: where for msgid, where in used.items() if msgid not in translated}
 
 
 async def make_user(

@@ -71,7 +71,7 @@ async def forms_list(request: Request) -> Template:
         )
     }
     return await page(
-        request, "webforms/list.html", forms=forms, counts=counts, errors={}, languages=LANGUAGES
+        request, "webforms/list.html", forms=forms, counts=counts, errors={}
     )
 
 
@@ -90,7 +90,7 @@ async def new_form(request: Request, data: Form) -> Template | Redirect:
             forms=forms,
             counts={},
             errors={"title": _("Give the form a title.")},
-            languages=LANGUAGES,
+    
         )
     form = await create_form(title, language=language if language in LANGUAGES else "en")
     return Redirect(f"/webforms/{form.id}")
@@ -125,7 +125,7 @@ async def _editor(
         hook_modes=hook_modes(),
         rule_choices=[(r["id"], r["name"]) for r in rules],
         custom_fields=await custom_field_definitions(),
-        languages=LANGUAGES,
+
         errors=context.pop("errors", {}),
         **context,
     )

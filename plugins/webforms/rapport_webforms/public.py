@@ -212,6 +212,17 @@ def _wants_json(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith("application/json")
 
 
+def _received(body: bytes, as_json: bool) -> dict[str, Any]:
+    """The body as received, for the submission's raw record (honeypot and token included)."""
+    if as_json:
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return {"body": body.decode("utf-8", "replace")}
+        return data if isinstance(data, dict) else {"body": data}
+    return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
 def _parse(body: bytes, as_json: bool) -> tuple[dict[str, Any], dict[str, Any], str, str, str]:
     """values, context, token, honeypot, language — from the snippet's JSON or a plain form."""
     if as_json:
@@ -277,7 +288,8 @@ async def submit(
     language = _language(form, wanted)
     channel = "snippet" if as_json else ("iframe" if embed else "html")
     context = clean_context(raw_context)
-    raw = {"values": values, "context": raw_context}
+    received = _received(body, as_json)
+    raw = {"values": values, "context": raw_context, "received": received}
 
     def refuse(errors: dict[str, str], status: int) -> Response[Any] | Template:
         if as_json:

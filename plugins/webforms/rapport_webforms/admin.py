@@ -70,9 +70,7 @@ async def forms_list(request: Request) -> Template:
             "WHERE status IN ('created', 'attached') GROUP BY form_id"
         )
     }
-    return await page(
-        request, "webforms/list.html", forms=forms, counts=counts, errors={}
-    )
+    return await page(request, "webforms/list.html", forms=forms, counts=counts, errors={})
 
 
 @post("/webforms", guards=GUARD)
@@ -90,7 +88,6 @@ async def new_form(request: Request, data: Form) -> Template | Redirect:
             forms=forms,
             counts={},
             errors={"title": _("Give the form a title.")},
-    
         )
     form = await create_form(title, language=language if language in LANGUAGES else "en")
     return Redirect(f"/webforms/{form.id}")
@@ -125,7 +122,6 @@ async def _editor(
         hook_modes=hook_modes(),
         rule_choices=[(r["id"], r["name"]) for r in rules],
         custom_fields=await custom_field_definitions(),
-
         errors=context.pop("errors", {}),
         **context,
     )

@@ -21,6 +21,7 @@ from rapport.api import (
     Manifest,
     MenuItem,
     Permission,
+    SettingField,
     gettext,
     hookimpl,
 )
@@ -44,6 +45,15 @@ manifest = Manifest(
     category="Leads",
     business_types=("retail", "b2b"),
     piccolo_app="rapport_webforms.piccolo_app",
+    settings=(
+        SettingField(
+            key="submissions_per_minute",
+            label="Submissions a minute from one address",
+            type="number",
+            default=30,
+            help="Set in rapport.toml: [webforms] submissions_per_minute = 30",
+        ),
+    ),
 )
 
 

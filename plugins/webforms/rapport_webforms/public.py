@@ -22,6 +22,7 @@ from rapport.api import (
     database_unavailable,
     gettext,
     read_body,
+    settings,
     speaking,
     verify_hmac,
 )
@@ -37,8 +38,23 @@ log = logging.getLogger(__name__)
 PUBLIC = {"public": True, "exclude_from_csrf": True}
 BODY_LIMIT = 64 * 1024
 RETRY_AFTER_SECONDS = 5
-# Per address, over all forms: generous for an office behind one NAT, hopeless for a flood.
-per_ip = RateLimit("webforms.submit", limit=30, period=60)
+DEFAULT_PER_MINUTE = 30
+_per_ip: dict[int, RateLimit] = {}
+
+
+def per_ip() -> RateLimit:
+    """Submissions per address and minute, over all forms: generous for an office behind one
+    NAT, hopeless for a flood. ``[webforms] submissions_per_minute`` in rapport.toml."""
+    configured = settings().extra.get("webforms")
+    limit = DEFAULT_PER_MINUTE
+    if isinstance(configured, dict):
+        try:
+            limit = max(1, int(configured.get("submissions_per_minute", limit)))
+        except (TypeError, ValueError):
+            limit = DEFAULT_PER_MINUTE
+    if limit not in _per_ip:
+        _per_ip[limit] = RateLimit("webforms.submit", limit=limit, period=60)
+    return _per_ip[limit]
 # Per form-service endpoint: services send in bursts, but not thousands a minute.
 per_hook = RateLimit("webforms.hook", limit=600, period=60)
 
@@ -280,7 +296,7 @@ async def submit(
     if not form.allows_origin(request.headers.get("origin"), own_origin(request)):
         return _json({"detail": "this site may not send the form"}, 403, headers)
     try:
-        await per_ip.check(ip)
+        await per_ip().check(ip)
         body = await read_body(request, BODY_LIMIT)
         values, raw_context, token, honeypot, wanted = _parse(body, as_json)
     except InboundRejected as exc:

@@ -114,12 +114,17 @@ def missing_translations(package: Path, language: str = "ru") -> dict[str, str]:
 
 
 async def make_user(
-    email: str, name: str = "", role: str = "staff", password: str = "password-123"
-) -> dict[str, Any]:
-    """Create a user (for tests of plugins, which may not reach the core's account service)."""
+    email: str,
+    name: str = "",
+    role: str = "staff",
+    password: str = "test-pass-word-1",
+    language: str | None = None,
+) -> int:
+    """Create a user in the started instance (for plugins' tests); return its id."""
     from rapport.users.accounts import create_user
 
-    return await create_user(email, name or email.split("@")[0].title(), password, role)
+    user = await create_user(email, name or email.split("@")[0], password, role, language)
+    return user["id"]
 
 
 async def set_away(user_id: int, away: bool = True) -> None:

@@ -13,6 +13,10 @@ email      one of its emails (matching uses it)
 phone      one of its phones, normalised to E.164 (matching uses it)
 company    the custom field ``company_name`` (a company record is for a person to
            create: a typed name is not a reliable key)
+city       the contact's city (territory rules compare it)
+region     the contact's region
+country    the contact's country: a two-letter code, or a country's name in English
+           or Russian, read into its code
 message    the text of the "form submitted" activity
 consent    a checkbox; the submission records that it was ticked, when, and its label
 custom     the contact custom field named by ``custom_key``
@@ -23,12 +27,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from rapport.api import PhoneError, gettext, normalise_phone, settings
 
-FIELD_KINDS = ("name", "email", "phone", "company", "message", "consent", "custom")
+FIELD_KINDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "city",
+    "region",
+    "country",
+    "message",
+    "consent",
+    "custom",
+)
+ADDRESS_KINDS = ("city", "region", "country")
 LANGUAGES = ("en", "ru")
 MAX_VALUE = 2000
 MAX_MESSAGE = 5000
@@ -130,6 +148,7 @@ class Mapped:
     message: str = ""
     consent: str = ""  # the label the visitor agreed to, empty when not asked or not ticked
     custom: dict[str, Any] = field(default_factory=dict)
+    address: dict[str, str] = field(default_factory=dict)  # city, region, country (ISO code)
     errors: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
@@ -142,7 +161,25 @@ class Mapped:
             "message": self.message,
             "consent": self.consent,
             "custom": self.custom,
+            "address": self.address,
         }
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Country names in English and Russian (and the codes themselves) → ISO 3166 code."""
+    names: dict[str, str] = {}
+    for language in LANGUAGES:
+        for code, name in Locale.parse(language).territories.items():
+            if len(code) == 2 and code.isalpha():
+                names[name.casefold()] = code
+                names[code.casefold()] = code
+    return names
+
+
+def country_code(value: str) -> str | None:
+    """``"RU"``, ``"ru"``, ``"Russia"``, ``"Россия"`` → ``"RU"``; None when unknown."""
+    return _country_names().get(value.strip().casefold())
 
 
 def _text(values: dict[str, Any], key: str, limit: int) -> str:
@@ -190,6 +227,14 @@ def map_values(fields: list[FormField], values: dict[str, Any], language: str) -
             mapped.company = value[:300]
         elif f.kind == "message":
             mapped.message = value
+        elif f.kind == "country":
+            code = country_code(value)
+            if code is None:
+                mapped.errors[f.key] = gettext("Enter the country's name or its two-letter code.")
+                continue
+            mapped.address["country"] = code
+        elif f.kind in ADDRESS_KINDS:
+            mapped.address[f.kind] = value[:150]
         elif f.kind == "custom" and f.custom_key:
             mapped.custom[f.custom_key] = value
     has_channel_field = any(f.kind in ("email", "phone") for f in fields)

@@ -131,7 +131,7 @@ async def store_spam(
 
 
 async def _create(form: Form, mapped: Mapped, context: dict[str, Any]) -> tuple[int, int | None]:
-    facts = {"source": form.source, "country": "", "city": "", "region": ""}
+    facts = {"source": form.source, "country": "", "city": "", "region": "", **mapped.address}
     decision = await choose_owner(facts, rule_id=form.rule_id)
     custom = {**mapped.custom, **_attribution(context, new=True, stored={})}
     if mapped.company:
@@ -143,6 +143,7 @@ async def _create(form: Form, mapped: Mapped, context: dict[str, Any]) -> tuple[
         "phones": [mapped.phone] if mapped.phone else [],
         "tags": form.tags,
         "custom": custom,
+        **mapped.address,
     }
     if decision is not None:
         data["owner_id"] = decision.user_id
@@ -160,6 +161,9 @@ async def _attach(
     differences: dict[str, Any] = {}
     if mapped.name and mapped.name.casefold() != (stored["name"] or "").casefold():
         differences["name"] = [stored["name"], mapped.name]
+    for key, value in mapped.address.items():
+        if stored[key] and str(stored[key]).casefold() != value.casefold():
+            differences[key] = [stored[key], value]
     custom_now = stored["custom"] or {}
     custom: dict[str, Any] = {}
     offered = dict(mapped.custom)
@@ -190,6 +194,9 @@ async def _attach(
         changes["custom"] = custom
     if not stored["source"] and form.source:
         changes["source"] = form.source
+    for key, value in mapped.address.items():
+        if not stored[key]:
+            changes[key] = value
     if changes:
         # A channel that belongs to yet another contact is kept as a difference instead.
         try:

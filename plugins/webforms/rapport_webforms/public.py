@@ -55,6 +55,8 @@ def per_ip() -> RateLimit:
     if limit not in _per_ip:
         _per_ip[limit] = RateLimit("webforms.submit", limit=limit, period=60)
     return _per_ip[limit]
+
+
 # Per form-service endpoint: services send in bursts, but not thousands a minute.
 per_hook = RateLimit("webforms.hook", limit=600, period=60)
 

@@ -64,7 +64,7 @@ async def test_a_snippet_submission_creates_an_assigned_contact_with_its_attribu
         rep = client.run(lambda: make_user("rep@example.com", "Rita Rep"))
         client.run(
             lambda: add_assignment_rule(
-                "Web leads", "source", match_values=["website"], target_user=rep["id"]
+                "Web leads", "source", match_values=["website"], target_user=rep
             )
         )
         form = _form(client, tags=["web", "winter"])
@@ -81,7 +81,7 @@ async def test_a_snippet_submission_creates_an_assigned_contact_with_its_attribu
         found = client.run(lambda: match_contact(email="ANNA@example.com"))
         contact = client.run(lambda: get_contact(found.id))
         assert contact["name"] == "Anna Smirnova" and contact["source"] == "website"
-        assert contact["owner"] == rep["id"]
+        assert contact["owner"] == rep
         assert sorted(contact["tags"]) == ["web", "winter"]
         assert [p["e164"] for p in contact["phones"]] == ["+79123456789"]
         assert contact["custom"]["utm_source"] == "google"  # first touch
@@ -100,7 +100,7 @@ async def test_a_snippet_submission_creates_an_assigned_contact_with_its_attribu
         assert row["status"] == "created" and row["contact_id"] == found.id
         assert row["raw"]["values"]["phone"] == "+7 912 345-67-89"  # as received
         assert row["mapped"]["phone_e164"] == "+79123456789"  # as mapped
-        assert row["assigned_to"] == rep["id"] and row["channel"] == "snippet"
+        assert row["assigned_to"] == rep and row["channel"] == "snippet"
 
 
 async def test_the_same_visitor_with_the_phone_in_another_format_is_matched(rapport_settings):
@@ -140,7 +140,7 @@ async def test_the_same_visitor_with_the_phone_in_another_format_is_matched(rapp
 async def test_round_robin_skips_the_away_rep_and_the_assignee_is_the_owner(rapport_settings):
     async with app_client(rapport_settings, "webforms") as client:
         team = [
-            client.run(lambda n=n: make_user(f"{n}@example.com", n.title()))["id"]
+            client.run(lambda n=n: make_user(f"{n}@example.com", n.title()))
             for n in ("olga", "pavel", "sasha")
         ]
         client.run(lambda: set_away(team[1]))
@@ -157,6 +157,52 @@ async def test_round_robin_skips_the_away_rep_and_the_assignee_is_the_owner(rapp
             found = client.run(lambda p=person: match_contact(email=p["email"]))
             owners.append(found.owner_id)
         assert owners == [team[0], team[2], team[0], team[2]]
+
+
+async def test_a_city_field_routes_the_lead_to_the_territorys_rep(rapport_settings):
+    fields = [
+        {"key": "name", "kind": "name", "required": True, "label": {"en": "Name"}},
+        {"key": "phone", "kind": "phone", "required": True, "label": {"en": "Phone"}},
+        {"key": "city", "kind": "city", "required": False, "label": {"en": "City"}},
+        {"key": "country", "kind": "country", "required": False, "label": {"en": "Country"}},
+    ]
+    async with app_client(rapport_settings, "webforms") as client:
+        kazan = client.run(lambda: make_user("kazan@example.com", "Kazan Rep"))
+        boss = client.run(lambda: make_user("boss@example.com", "Boss"))
+        client.run(
+            lambda: add_assignment_rule(
+                "Tatarstan",
+                "territory",
+                match_field="city",
+                match_values=["Kazan", "Казань"],
+                target_user=kazan,
+            )
+        )
+        client.run(lambda: add_assignment_rule("Others", "fallback", target_user=boss))
+        form = _form(client, fields=fields)
+        sent = await _send(
+            client,
+            form,
+            {"name": "Rustam", "phone": "+7 843 200-00-01", "city": "казань", "country": "Россия"},
+        )
+        assert sent.status_code == 201
+        other = await _send(
+            client, form, {"name": "Oleg", "phone": "+7 383 200-00-02", "city": "Novosibirsk"}
+        )
+        assert other.status_code == 201
+        bad = await _send(
+            client, form, {"name": "X", "phone": "+7 383 200-00-03", "country": "Narnia"}
+        )
+        assert bad.status_code == 422 and "two-letter code" in bad.json()["errors"]["country"]
+
+        found = client.run(lambda: match_contact(phone="+78432000001"))
+        rustam = client.run(lambda: get_contact(found.id))
+        assert (rustam["owner"], rustam["city"], rustam["country"]) == (kazan, "казань", "RU")
+        oleg = client.run(lambda: match_contact(phone="+73832000002"))
+        assert oleg.owner_id == boss
+        entries = client.run(lambda: timeline(rustam["id"]))
+        decision = next(e for e in entries if e["kind"] == "assignment")
+        assert decision["payload"]["reason"] == "city = казань"
 
 
 async def test_field_errors_come_back_in_the_forms_language(rapport_settings):

@@ -132,7 +132,10 @@
         input = el("input", { id: id, name: field.key, type: "checkbox", required: field.required });
       } else {
         var type = { email: "email", phone: "tel" }[field.kind] || "text";
-        var auto = { name: "name", email: "email", phone: "tel", company: "organization" }[field.kind] || "off";
+        var auto = {
+          name: "name", email: "email", phone: "tel", company: "organization",
+          city: "address-level2", region: "address-level1", country: "country-name"
+        }[field.kind] || "off";
         input = el("input", { id: id, name: field.key, type: type, autocomplete: auto, required: field.required });
       }
       if (field.kind === "consent") { box.appendChild(input); box.appendChild(label); }

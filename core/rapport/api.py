@@ -14,6 +14,11 @@ from rapport.activities.service import (
     open_tasks,
     timeline,
 )
+from rapport.activities.summary import (
+    activity_counts,
+    open_tasks_of_subjects,
+    subject_activities,
+)
 from rapport.assignment.service import (
     Assignment,
     add_assignment_rule,
@@ -34,6 +39,7 @@ from rapport.contacts.lookup import (
     match_contact,
 )
 from rapport.contacts.merge import MergeError, merge_contacts
+from rapport.contacts.names import contact_names
 from rapport.contacts.phones import PhoneError, format_international, normalise_phone
 from rapport.contacts.refs import ContactRef
 from rapport.contacts.search import reindex_all, search_contacts
@@ -66,10 +72,24 @@ from rapport.jobs.definitions import JobDefinition, Schedule, Service
 from rapport.jobs.queue import enqueue, get_job, set_progress
 from rapport.plugins.manifest import API_VERSION, Manifest, SettingField
 from rapport.plugins.presets import BusinessType
+from rapport.rest.pagination import (
+    ApiCursor,
+    ApiId,
+    ApiLimit,
+    cursor_page,
+    decode_cursor,
+    encode_cursor,
+)
+from rapport.rest.problems import ApiProblem
+from rapport.rest.scopes import ApiScope, requires_scope
+from rapport.rest.visibility import user_can_see_contact
 from rapport.runtime import Runtime
 from rapport.settings import Settings
+from rapport.users.directory import active_users, user_names
 from rapport.users.permissions import Permission
-from rapport.web.i18n import gettext, ngettext
+from rapport.users.roles import has_permission
+from rapport.users.visibility import can_see, restricted_to
+from rapport.web.i18n import current_language, gettext, ngettext
 from rapport.web.inbound import (
     InboundRejected,
     PayloadTooLarge,
@@ -112,6 +132,11 @@ __all__ = [
     "ActivityKind",
     "ActivityLogged",
     "ActivityNotFound",
+    "ApiCursor",
+    "ApiId",
+    "ApiLimit",
+    "ApiProblem",
+    "ApiScope",
     "Assignment",
     "BusinessType",
     "CardPanel",
@@ -152,21 +177,29 @@ __all__ = [
     "TaskCompleted",
     "Theme",
     "ValidationError",
+    "active_users",
+    "activity_counts",
     "add_assignment_rule",
     "archive_contact",
     "assign_owner",
     "assignment_rules",
+    "can_see",
     "check_timestamp",
     "choose_owner",
     "client_ip",
     "complete_task",
     "contact_by_email",
     "contact_by_phone",
+    "contact_names",
     "contacts_by_email",
     "contacts_by_phone",
     "create_contact",
+    "current_language",
+    "cursor_page",
     "custom_field_definitions",
     "database_unavailable",
+    "decode_cursor",
+    "encode_cursor",
     "enqueue",
     "find_duplicates",
     "format_international",
@@ -174,6 +207,7 @@ __all__ = [
     "get_contact",
     "get_job",
     "gettext",
+    "has_permission",
     "hookimpl",
     "limit_lock_wait",
     "log_activity",
@@ -183,6 +217,7 @@ __all__ = [
     "normalise_phone",
     "notify_user",
     "open_tasks",
+    "open_tasks_of_subjects",
     "page",
     "publish",
     "push_to_user",
@@ -192,17 +227,22 @@ __all__ = [
     "render_html",
     "require_hmac",
     "requires_permission",
+    "requires_scope",
     "resolve_caller",
+    "restricted_to",
     "running",
     "search_contacts",
     "set_progress",
     "settings",
     "speaking",
+    "subject_activities",
     "timeline",
     "transaction",
     "twilio_signature",
     "update_contact",
+    "user_can_see_contact",
     "user_language",
+    "user_names",
     "verify_hmac",
     "verify_twilio",
 ]

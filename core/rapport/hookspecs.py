@@ -89,6 +89,33 @@ def register_routes() -> list[Any]:
 
 
 @hookspec
+def register_api_routes() -> list[Any]:
+    """Return Litestar route handlers or controllers to mount under ``/api/v1``.
+
+    Called once when the app is built, for every *installed* plugin, enabled or not. Paths are
+    relative to ``/api/v1`` (``@get("/deals")`` answers at ``/api/v1/deals``). Every handler
+    gets what the core API has: ``Authorization: Bearer`` token authentication (never the
+    session cookie, so no CSRF), errors as ``application/problem+json``, per-token rate
+    limits, ``Idempotency-Key`` on POST, and a place in the OpenAPI schema. While the plugin
+    is disabled its API answers 404, without a restart. Guard each handler with
+    :func:`rapport.api.requires_scope` (``guards=[requires_scope("deals:read")]``); return
+    msgspec Structs or dataclasses so the schema is exact. All lists are concatenated.
+    """
+
+
+@hookspec
+def register_api_scopes() -> list[Any]:
+    """Return the :class:`rapport.api.ApiScope` values this plugin's API resources need.
+
+    Called when scopes are listed or a token is created, for every enabled plugin. A scope is named
+    ``"<area>:read"`` or ``"<area>:write"`` (``"deals:read"``); a token holding the ``write``
+    scope of an area may also read it. Users pick scopes when they create a token; a token
+    keeps a scope of a disabled plugin, which grants nothing until the plugin is enabled
+    again. All lists are concatenated; a scope named twice is shown once.
+    """
+
+
+@hookspec
 def register_jobs() -> list[Any]:
     """Return :class:`rapport.api.JobDefinition` values: background work this plugin runs.
 

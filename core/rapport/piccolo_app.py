@@ -18,6 +18,7 @@ from rapport.contacts.tables import (
 from rapport.events.tables import ConsumerCursor, DeliveryRetry, OutboxEvent
 from rapport.jobs.tables import Job, ScheduleState
 from rapport.plugins.tables import InstanceSetting, PluginState
+from rapport.rest.tables import ApiIdempotentRequest, ApiRateWindow, ApiToken
 from rapport.users.tables import LoginFailure, RolePermission, User, UserSession
 
 APP_CONFIG = AppConfig(
@@ -44,6 +45,9 @@ APP_CONFIG = AppConfig(
         UserSession,
         LoginFailure,
         AssignmentRule,
+        ApiToken,
+        ApiIdempotentRequest,
+        ApiRateWindow,
     ],
     migration_dependencies=[],
     commands=[],

@@ -12,13 +12,16 @@ test-suite gets these fixtures with nothing to import:
 * ``captured_events`` — a list that receives every event dispatched in process during the test.
 * :func:`sign_in` — sign an HTTP test client in through the real form, CSRF token included.
 * :func:`app_client` — the real web app with chosen plugins enabled, behind an HTTP client.
-* :func:`make_user`, :func:`set_away` — users for a plugin's tests.
+* :func:`make_user` — create a user (owner, rep, manager) for a test; :func:`set_away`.
 * :func:`missing_translations` — a plugin's UI strings its catalogs do not translate.
+* :func:`enable_plugin`, :func:`web_client` — enable a plugin; the real web app behind a test
+  client, for a plugin's page tests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import re
@@ -132,6 +135,27 @@ async def set_away(user_id: int, away: bool = True) -> None:
     from rapport.users.tables import User
 
     await User.update({User.away: away}).where(User.id == user_id)
+async def enable_plugin(name: str) -> None:
+    """Enable a plugin in the started instance the way an administrator does (seeding too)."""
+    from rapport.plugins import state
+
+    await state.enable(name)
+
+
+@contextlib.asynccontextmanager
+async def web_client(settings: Settings) -> AsyncIterator[Any]:
+    """The real web app on ``settings``' database behind a Litestar ``AsyncTestClient``.
+
+    Seed data first (``async with rapport.api.running(settings): ...``), then open the client:
+    the app starts Rapport itself, as ``rapport serve`` does.
+    """
+    from litestar.testing import AsyncTestClient
+
+    from rapport.plugins.registry import PluginRegistry
+    from rapport.web.app import create_app
+
+    async with AsyncTestClient(create_app(settings, PluginRegistry())) as client:
+        yield client
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -262,3 +286,69 @@ def captured_events(rapport: Any) -> Iterator[list[tuple[Any, Any]]]:
     yield seen
     rapport.plugins.pm.unregister(name="test.captured_events")
     sys.modules.pop(module.__name__, None)
+
+
+# --- REST API client --------------------------------------------------------------------------
+
+
+class ApiClient:
+    """Makes HTTP clients for the REST API, each with a fresh user and a token of chosen scopes.
+
+    ``client = await api_client.new(scopes=["contacts:read"], role="staff")`` returns an
+    ``httpx.AsyncClient`` against the app (base URL ``http://testserver.local``) sending
+    ``Authorization: Bearer <token>``; ``client.user`` is the user's row and ``client.token``
+    the secret. ``await api_client.new()`` gives every scope the instance offers.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._clients: list[Any] = []
+        self._made = itertools.count(1)
+
+    async def new(
+        self, scopes: list[str] | None = None, role: str = "admin", name: str = ""
+    ) -> Any:
+        import httpx
+
+        from rapport.rest.scopes import available_scopes
+        from rapport.rest.tokens import create_token
+        from rapport.users.accounts import create_user
+
+        number = next(self._made)
+        user = await create_user(
+            f"api-{number}-{uuid.uuid4().hex[:6]}@example.com",
+            name or f"API user {number}",
+            "api-test-password",
+            role=role,
+        )
+        wanted = scopes if scopes is not None else [s.name for s in available_scopes()]
+        token = await create_token(user["id"], f"test token {number}", wanted)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url="http://testserver.local",
+            headers={"Authorization": f"Bearer {token.secret}"},
+        )
+        client.user = user  # type: ignore[attr-defined]
+        client.token = token.secret  # type: ignore[attr-defined]
+        self._clients.append(client)
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+
+@pytest.fixture
+async def api_client(rapport: Any) -> AsyncIterator[ApiClient]:
+    """An :class:`ApiClient` over the app of the started instance (``rapport`` fixture).
+
+    The app is called in the test's event loop with the instance already started, so no
+    lifespan runs; plugins enabled with ``@pytest.mark.enable`` answer on their API routes.
+    """
+    from rapport.web.app import create_app
+
+    maker = ApiClient(create_app(rapport.settings, rapport.plugins))
+    try:
+        yield maker
+    finally:
+        await maker.close()

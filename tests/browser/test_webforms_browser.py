@@ -1,6 +1,7 @@
 """Web forms in a real browser: a site on another port embeds the snippet; a visitor who came
-from an ad submits; the rep sees the live notification and the contact with its source and
-UTM tags; the same visitor writing again with the phone typed differently is matched.
+from an ad submits; the rep sees the live notification, the contact with its source and UTM
+tags, and (the funnel enabled) the deal on the board; the same visitor writing again with the
+phone typed differently is matched.
 """
 
 from __future__ import annotations
@@ -58,29 +59,48 @@ def open_live_page(page) -> None:
 def test_a_visitor_on_another_site_becomes_an_assigned_contact(
     browser, new_page, live_server, site, unique
 ):
-    from playwright.sync_api import expect
-
     settings = live_server["settings"]
     staff = live_server["user_ids"]["staff"]
 
     async def prepare():
         from rapport.api import add_assignment_rule
         from rapport.plugins import state
+        from rapport_funnel.pipelines import create_pipeline
         from rapport_webforms.forms import create_form
 
         await state.enable("webforms")
+        await state.enable("funnel")
+        pipeline = await create_pipeline(f"Web {unique}", [{"name": "Incoming"}, {"name": "Call"}])
         await add_assignment_rule(
             f"Site {unique}", "source", match_values=[f"site-{unique}"], target_user=staff
         )
-        return await create_form(
+        form = await create_form(
             f"Call me back {unique}",
             source=f"site-{unique}",
             min_fill_seconds=0,
             allowed_origins=[site["url"]],
             thank_you="Thanks, we will call you.",
+            pipeline=f"Web {unique}",
+            stage="Call",
         )
+        return form, pipeline
 
-    form = _in_server_db(settings, prepare)
+    async def funnel_off():
+        from rapport.plugins import state
+
+        await state.disable("funnel")
+
+    form, pipeline = _in_server_db(settings, prepare)
+    try:
+        _visit(browser, new_page, live_server, site, unique, form, pipeline)
+    finally:
+        _in_server_db(settings, funnel_off)  # the funnel's own browser test expects it off
+
+
+def _visit(browser, new_page, live_server, site, unique, form, pipeline) -> None:
+    from playwright.sync_api import expect
+
+    settings = live_server["settings"]
     (site["root"] / "offer.html").write_text(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Offer</title>"
         "<style>input, label { color: red !important; font-size: 40px !important; }</style>"
@@ -123,6 +143,11 @@ def test_a_visitor_on_another_site_becomes_an_assigned_contact(
     expect(card).to_contain_text(f"winter{unique}")  # UTM campaign
     expect(card).to_contain_text("Please call me about the winter offer")
     contact_url = rep.url
+
+    # lead.received became a deal in the form's pipeline and stage, owned by the rep.
+    rep.goto(f"/funnel/pipelines/{pipeline}")
+    column = rep.locator("#board .funnel-col", has=rep.locator("h2", has_text="Call"))
+    expect(column.locator(".deal-card", has_text=f"Call me back {unique}")).to_have_count(1)
 
     # The same person comes back another day and types the phone differently.
     visitor.goto(f"{site['url']}/offer.html")

@@ -166,9 +166,16 @@ async def timeline(
 
 
 async def open_tasks(
-    assignee_id: int, *, due_before: dt.datetime | None = None
+    assignee_id: int,
+    *,
+    due_before: dt.datetime | None = None,
+    after: tuple[dt.datetime, int] | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """A user's open tasks, soonest due first (overdue included)."""
+    """A user's open tasks, soonest due first (overdue included).
+
+    For pages, pass the last row's ``(due_at, id)`` as ``after`` and a ``limit``.
+    """
     query = Activity.select().where(
         (Activity.assignee == assignee_id)
         & Activity.done_at.is_null()
@@ -176,4 +183,12 @@ async def open_tasks(
     )
     if due_before is not None:
         query = query.where(Activity.due_at < due_before)
-    return await query.order_by(Activity.due_at, Activity.id).output(load_json=True)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            (Activity.due_at > at) | ((Activity.due_at == at) & (Activity.id > last_id))
+        )
+    query = query.order_by(Activity.due_at, Activity.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return await query.output(load_json=True)

@@ -22,6 +22,8 @@ from rapport.contacts.phones import format_international
 from rapport.contacts.tables import Contact, ContactEmail, ContactPhone, ContactTag, Tag
 
 SORTS = ("name", "recent")
+# Orders the API offers besides: "id" (creation order; rows added later come last).
+API_SORTS = (*SORTS, "id")
 KINDS = ("person", "company")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -41,6 +43,7 @@ class ListFilters:
     company: int | None = None
     archived: bool = False
     sort: str = "name"
+    updated_since: dt.datetime | None = None  # API only: changed at or after this time
 
     @classmethod
     def from_query(cls, params: dict[str, Any]) -> ListFilters:
@@ -102,7 +105,11 @@ class ContactPage:
 
 def encode_cursor(sort: str, row: ContactRow) -> str:
     """An opaque, URL-safe token of the last row's sort key."""
-    key: Any = row.name if sort == "name" else row.updated_at.isoformat()
+    key: Any = row.updated_at.isoformat()
+    if sort == "name":
+        key = row.name
+    elif sort == "id":
+        key = row.id
     raw = json.dumps([sort, key, row.id], ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -117,6 +124,8 @@ def decode_cursor(sort: str, token: str | None) -> tuple[Any, int] | None:
         cursor_sort, key, last_id = json.loads(raw)
         if cursor_sort != sort or not isinstance(last_id, int):
             return None
+        if sort == "id":
+            return int(key), last_id
         if sort == "recent":
             moment = dt.datetime.fromisoformat(key)
             return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)), last_id
@@ -155,6 +164,8 @@ def _after_clause(sort: str, after: tuple[Any, int]) -> Any:
     key, last_id = after
     if sort == "name":
         return (Contact.name > key) | ((Contact.name == key) & (Contact.id > last_id))
+    if sort == "id":
+        return Contact.id > last_id
     return (Contact.updated_at < key) | ((Contact.updated_at == key) & (Contact.id < last_id))
 
 
@@ -183,6 +194,8 @@ async def _filtered(filters: ListFilters, *, user_id: int, restricted: int | Non
         query = query.where(Contact.source == filters.source)
     if filters.company:
         query = query.where(Contact.company == filters.company)
+    if filters.updated_since is not None:
+        query = query.where(Contact.updated_at >= filters.updated_since)
     if filters.tag:
         tag_id = await _tag_id(filters.tag)
         if tag_id is None:
@@ -215,6 +228,8 @@ async def list_contacts(
         query = query.where(_after_clause(filters.sort, cursor))
     if filters.sort == "name":
         query = query.order_by(Contact.name, Contact.id)
+    elif filters.sort == "id":
+        query = query.order_by(Contact.id)
     else:
         query = query.order_by(Contact.updated_at, Contact.id, ascending=False)
     found = await query.limit(limit + 1)

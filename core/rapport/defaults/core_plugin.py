@@ -25,6 +25,13 @@ def register_permissions():
 
 
 @hookimpl
+def register_api_scopes():
+    from rapport.rest.scopes import CORE_SCOPES
+
+    return CORE_SCOPES
+
+
+@hookimpl
 def register_business_types():
     # The plugins of each preset add themselves through their own register_business_types.
     return [

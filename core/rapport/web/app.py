@@ -16,7 +16,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from rapport import bootstrap
+from rapport.plugins.manifest import API_VERSION
 from rapport.plugins.registry import PluginRegistry
+from rapport.rest.routing import all_api_routers
+from rapport.rest.schema import openapi_config
 from rapport.runtime import current
 from rapport.settings import Settings, load_settings
 from rapport.web import i18n
@@ -47,7 +50,7 @@ async def healthz() -> dict[str, Any]:
 
 def _core_routes() -> list[Any]:
     from rapport.web.home import home
-    from rapport.web.pages import admin, auth, contacts, my_day, search
+    from rapport.web.pages import admin, api_tokens, auth, contacts, my_day, search
 
     return [
         healthz,
@@ -57,6 +60,7 @@ def _core_routes() -> list[Any]:
         *search.ROUTES,
         *my_day.ROUTES,
         *admin.ROUTES,
+        *api_tokens.ROUTES,
     ]
 
 
@@ -109,7 +113,16 @@ def create_app(
         for name, theme in sorted(themes.items())
     ]
     return Litestar(
-        route_handlers=[*_core_routes(), static, *theme_statics, *plugin_routers(registry)],
+        route_handlers=[
+            *_core_routes(),
+            static,
+            *theme_statics,
+            *plugin_routers(registry),
+            *all_api_routers(registry),
+        ],
+        # Only the REST API is described by the OpenAPI document (its routers opt back in).
+        include_in_schema=False,
+        openapi_config=openapi_config(API_VERSION),
         template_config=TemplateConfig(instance=engine),
         guards=[require_login],
         middleware=[

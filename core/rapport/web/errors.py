@@ -11,6 +11,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from rapport.rest import is_api_path
+from rapport.rest.problems import problem_response
 from rapport.web.i18n import LANGUAGES, current_language
 from rapport.web.i18n import gettext as _
 
@@ -51,6 +53,8 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Temp
 
 
 def not_authorized(request: Request, exc: NotAuthorizedException) -> Response[Any]:
+    if is_api_path(request.url.path):
+        return problem_response(request, exc)
     if not wants_html(request):
         return _problem(401, "sign in required")
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
@@ -65,6 +69,8 @@ def not_authorized(request: Request, exc: NotAuthorizedException) -> Response[An
 
 def http_error(request: Request, exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if is_api_path(request.url.path):
+        return problem_response(request, exc)
     if not wants_html(request):
         return _problem(status, exc.detail or "error", getattr(exc, "extra", None))
     titles = {
@@ -86,6 +92,8 @@ def http_error(request: Request, exc: HTTPException) -> Response[Any]:
 
 
 def server_error(request: Request, exc: Exception) -> Response[Any]:
+    if is_api_path(request.url.path):
+        return problem_response(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if not wants_html(request):
         return _problem(500, "internal error")

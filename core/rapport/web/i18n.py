@@ -68,6 +68,7 @@ def set_language(language: str | None) -> contextvars.Token[str]:
 
 
 def current_language() -> str:
+    """The language code (``"en"``, ``"ru"``) of the request or task being served."""
     return _language.get()
 
 

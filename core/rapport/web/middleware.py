@@ -7,6 +7,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from rapport.rest import is_api_path
+from rapport.rest.auth import authenticate_api_request
 from rapport.runtime import current
 from rapport.users.sessions import user_for_session
 from rapport.web.i18n import set_language
@@ -37,8 +39,14 @@ def context_middleware(app: ASGIApp) -> ASGIApp:
             from rapport.plugins.state import sync
 
             await sync()
-            token = ASGIConnection(scope).cookies.get(SESSION_COOKIE)
-            user = await user_for_session(token) if token else None
+            if is_api_path(scope["path"]):
+                # The API authenticates by bearer token only: a browser's cookie must never
+                # act there, so API calls need no CSRF token.
+                token = None
+                user = await authenticate_api_request(scope)
+            else:
+                token = ASGIConnection(scope).cookies.get(SESSION_COOKIE)
+                user = await user_for_session(token) if token else None
             scope["user"] = user  # type: ignore[typeddict-unknown-key]
             scope["session_token"] = token if user else None  # type: ignore[typeddict-unknown-key]
             language = (user or {}).get("language") or current().settings.language

@@ -23,6 +23,11 @@ from litestar.params import FromPath
 from litestar.response import Template
 from rapport.api import (
     ActivityKind,
+    ApiCursor,
+    ApiId,
+    ApiLimit,
+    ApiProblem,
+    ApiScope,
     ContactCreated,
     Event,
     EventMeta,
@@ -31,14 +36,18 @@ from rapport.api import (
     Permission,
     SettingField,
     Settings,
+    cursor_page,
+    decode_cursor,
     hookimpl,
     log_activity,
     page,
     publish,
     requires_permission,
+    requires_scope,
     running,
     settings,
     transaction,
+    user_can_see_contact,
 )
 
 from rapport_hello.tables import HelloGreeting, HelloPhrase
@@ -181,6 +190,61 @@ def register_routes() -> list[Any]:
     # Mounted once at start-up; Rapport answers 404 while the plugin is disabled and 401 to
     # anonymous requests (the handlers do not declare opt={"public": True}).
     return [contact_greetings, recent_greetings]
+
+
+# --- the REST API: /api/v1/hello/... --------------------------------------------------------
+
+
+@dataclass
+class GreetingOut:
+    """A greeting as the API returns it (a dataclass, so the OpenAPI schema is exact)."""
+
+    id: int
+    contact_id: int
+    text: str
+    created_at: dt.datetime
+
+
+@dataclass
+class GreetingPage:
+    data: list[GreetingOut]
+    next_cursor: str | None
+
+
+@get(
+    "/hello/contacts/{contact_id:int}/greetings",
+    guards=[requires_scope("hello:read")],
+    operation_id="listHelloGreetings",
+)
+async def api_greetings(
+    request: Request, contact_id: ApiId, limit: ApiLimit = 50, cursor: ApiCursor = None
+) -> GreetingPage:
+    """A contact's greetings, oldest first, a page at a time."""
+    # 404 rather than 403: a contact the token's user may not see must not seem to exist.
+    if not await user_can_see_contact(request.scope["user"], contact_id):
+        raise ApiProblem(404, "Not found", f"no contact {contact_id}")
+    query = HelloGreeting.select().where(HelloGreeting.contact_id == contact_id)
+    after = decode_cursor("hello.greetings", cursor, 1)
+    if after is not None:
+        query = query.where(HelloGreeting.id > int(after[0]))
+    rows = await query.order_by(HelloGreeting.id).limit(limit + 1)
+    page, next_cursor = cursor_page(rows, limit, "hello.greetings", lambda r: [r["id"]])
+    return GreetingPage(
+        data=[GreetingOut(r["id"], r["contact_id"], r["text"], r["created_at"]) for r in page],
+        next_cursor=next_cursor,
+    )
+
+
+@hookimpl
+def register_api_routes() -> list[Any]:
+    # Mounted under /api/v1 with token authentication, problem+json errors and rate limits;
+    # 404 while the plugin is disabled.
+    return [api_greetings]
+
+
+@hookimpl
+def register_api_scopes() -> list[ApiScope]:
+    return [ApiScope("hello:read", "Read the greetings of the hello plugin")]
 
 
 @hookimpl

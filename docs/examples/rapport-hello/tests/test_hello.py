@@ -67,3 +67,26 @@ async def test_merging_moves_the_greetings_to_the_winner(rapport):
     assert await greetings_of(twin) == []
     assert len(await greetings_of(anna)) == 2
     assert await HelloGreeting.count() == 2
+
+
+async def test_the_api_lists_a_contacts_greetings_page_by_page(rapport, api_client):
+    # api_client makes a user with a token of the scopes asked for, and an HTTP client
+    # against the app that sends it as "Authorization: Bearer ...".
+    client = await api_client.new(scopes=["hello:read"])
+    anna = await create_contact({"first_name": "Anna", "emails": ["anna@example.com"]})
+    twin = await create_contact({"first_name": "Anna", "emails": ["anna.k@example.com"]})
+    await merge_contacts(anna, twin)  # anna now has two greetings
+
+    first = await client.get(f"/api/v1/hello/contacts/{anna}/greetings", params={"limit": 1})
+    assert first.status_code == 200
+    second = await client.get(
+        f"/api/v1/hello/contacts/{anna}/greetings",
+        params={"limit": 1, "cursor": first.json()["next_cursor"]},
+    )
+    texts = [g["text"] for g in first.json()["data"] + second.json()["data"]]
+    assert texts == [g["text"] for g in await greetings_of(anna)]
+    assert second.json()["next_cursor"] is None
+
+    missing = await client.get("/api/v1/hello/contacts/999999/greetings")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"

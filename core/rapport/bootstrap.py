@@ -20,8 +20,12 @@ async def start(
     registry: PluginRegistry | None = None,
     migrate: bool = False,
     call_startup: bool = True,
+    verbose_migrations: bool = False,
 ) -> Runtime:
-    """Connect, load plugins, optionally migrate, apply the enabled set, call ``startup``."""
+    """Connect, load plugins, optionally migrate, apply the enabled set, call ``startup``.
+
+    Migrating comes before anything reads the database, so a brand-new one works.
+    """
     # Importing the core's Piccolo app defines every core table before they are bound.
     import rapport.piccolo_app  # noqa: F401
 
@@ -38,7 +42,7 @@ async def start(
     if migrate:
         from rapport.db.migrate import migrate as run_migrations
 
-        await run_migrations()
+        await run_migrations(verbose=verbose_migrations)
         from rapport.users.roles import grant_defaults
 
         await grant_defaults(list(runtime.permissions.values()))

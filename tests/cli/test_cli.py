@@ -25,6 +25,22 @@ def run(cli, rapport_settings):
     return invoke
 
 
+def test_migrate_sets_up_a_brand_new_database(cli, tmp_path):
+    database = tmp_path / "new.sqlite3"
+    result = CliRunner().invoke(
+        cli,
+        ["--data-dir", str(tmp_path / "data"), "migrate"],
+        env={"RAPPORT_DATABASE_URL": f"sqlite:///{database}"},
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Migrated: core")
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert {"rapport_contact", "rapport_plugin_state", "rapport_outbox"} <= tables
+
+
 def test_init_migrate_worker_once_then_user_create(run):
     assert run("init").exit_code == 0
     migrated = run("migrate")

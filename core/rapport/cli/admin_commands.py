@@ -35,15 +35,14 @@ async def migrate(ctx: Context, verbose: bool) -> None:
     """Run the pending migrations of the core and of every installed plugin."""
     from rapport import bootstrap
     from rapport.db.migrate import MigrationError
-    from rapport.db.migrate import migrate as run_migrations
 
-    runtime = await started(ctx)
     try:
-        await run_migrations(verbose=verbose)
+        runtime = await bootstrap.start(
+            ctx.settings, migrate=True, call_startup=False, verbose_migrations=verbose
+        )
     except MigrationError as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        await bootstrap.stop()
+    await bootstrap.stop()
     apps = ["core"] + sorted(
         p.name for p in runtime.plugins.installed.values() if p.manifest.piccolo_app
     )

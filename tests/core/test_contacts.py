@@ -59,6 +59,31 @@ async def test_bad_input_reports_every_field(rapport):
     assert await Contact.count() == 0
 
 
+async def test_channel_labels_and_typed_phones_longer_than_their_columns_are_refused(rapport):
+    # PostgreSQL would refuse these values with a database error; SQLite would keep them.
+    with pytest.raises(ValidationError) as info:
+        await create_contact(
+            {
+                "first_name": "Long",
+                "emails": [{"value": "long@example.com", "label": "x" * 41}],
+                "phones": [
+                    {"value": "+7 912 345-67-89", "label": "y" * 41},
+                    "+7 912 345-67-80, ask for the office of " + "x" * 30,
+                ],
+            }
+        )
+    assert info.value.errors == {
+        "emails.0": "the label must be at most 40 characters",
+        "phones.0": "the label must be at most 40 characters",
+        "phones.1": "a phone number must be at most 64 characters",
+    }
+    assert await Contact.count() == 0
+    fine = await create_contact(
+        {"first_name": "Fine", "emails": [{"value": "fine@example.com", "label": "z" * 40}]}
+    )
+    assert fine
+
+
 async def test_company_needs_a_name_and_people_belong_to_it(rapport):
     with pytest.raises(ValidationError) as info:
         await create_contact({"kind": "company"})

@@ -56,6 +56,12 @@ class CleanContact:
     custom: dict[str, Any] | None = None
 
 
+# Column widths of rapport_email.label, rapport_phone.label and rapport_phone.raw: PostgreSQL
+# refuses longer values, SQLite would keep them, so both engines refuse them here first.
+LABEL_MAX = 40
+PHONE_RAW_MAX = 64
+
+
 def _channel(item: Any, default_label: str) -> tuple[str, str]:
     if isinstance(item, dict):
         return str(item.get("value", "") or ""), str(item.get("label") or default_label)
@@ -124,6 +130,9 @@ async def clean_contact(
             raw, label = _channel(item, "work")
             if not raw.strip():
                 continue
+            if len(label) > LABEL_MAX:
+                errors[f"emails.{index}"] = f"the label must be at most {LABEL_MAX} characters"
+                continue
             try:
                 normalized = normalise_email(raw)
             except EmailError as exc:
@@ -138,6 +147,11 @@ async def clean_contact(
         for index, item in enumerate(data["phones"] or []):
             raw, label = _channel(item, "mobile")
             if not raw.strip():
+                continue
+            if len(label) > LABEL_MAX or len(raw.strip()) > PHONE_RAW_MAX:
+                what = "the label" if len(label) > LABEL_MAX else "a phone number"
+                limit = LABEL_MAX if len(label) > LABEL_MAX else PHONE_RAW_MAX
+                errors[f"phones.{index}"] = f"{what} must be at most {limit} characters"
                 continue
             try:
                 phone = normalise_phone(raw, region)

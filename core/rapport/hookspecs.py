@@ -190,6 +190,17 @@ def register_template_dirs() -> list[Any]:
 
 
 @hookspec
+def register_static_dirs() -> list[Any]:
+    """Return directories (``pathlib.Path``) whose files the web app serves for this plugin.
+
+    Called once when the web app is built, for every installed plugin. The files are served
+    under ``/static/plugins/<plugin name>/`` without sign-in (like the core's static files),
+    and answer 404 while the plugin is disabled. Several directories are layered, the first
+    one winning. Link them with ``extra_css_urls`` / ``extra_js_urls`` or from templates.
+    """
+
+
+@hookspec
 def register_translations() -> list[Any]:
     """Return directories holding ``<lang>/LC_MESSAGES/messages.po`` catalogs of this plugin.
 

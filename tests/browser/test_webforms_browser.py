@@ -105,7 +105,7 @@ def _visit(browser, new_page, live_server, site, unique, form, pipeline) -> None
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Offer</title>"
         "<style>input, label { color: red !important; font-size: 40px !important; }</style>"
         "</head><body><h1>Winter offer</h1>"
-        f"<script src='{live_server['url']}/webforms/static/webforms.js'"
+        f"<script src='{live_server['url']}/static/plugins/webforms/webforms.js'"
         f" data-rapport-form='{form.key}' async></script></body></html>"
     )
 

@@ -43,6 +43,8 @@ def _plugin_files(root: Path) -> tuple[Path, Path]:
         f'msgid "{PLUGIN_MESSAGE}"\nmsgstr "{PLUGIN_MESSAGE_RU}"\n',
         encoding="utf-8",
     )
+    (root / "static").mkdir()
+    (root / "static" / "uikit.js").write_text("window.uikit = 'loaded';\n")
     return templates, root / "locale"
 
 
@@ -64,6 +66,10 @@ def _uikit(make_plugin, templates: Path, locale: Path):
     @hookimpl
     def register_translations():
         return [locale]
+
+    @hookimpl
+    def register_static_dirs():
+        return [templates.parent / "static"]
 
     @hookimpl
     def menu_items(request):
@@ -97,6 +103,7 @@ def _uikit(make_plugin, templates: Path, locale: Path):
         register_routes,
         register_template_dirs,
         register_translations,
+        register_static_dirs,
         menu_items,
         contact_card_panels,
         contact_actions,
@@ -272,3 +279,18 @@ async def test_hook_register_translations(ui):
     assert f'<p id="uikit-text">{PLUGIN_MESSAGE_RU}</p>' in page
     # ...while the core's own messages still come from the core's.
     assert 'aria-label="Главное меню"' in page and ">Контакты</a>" in page
+
+
+async def test_hook_register_static_dirs(ui):
+    client, _contact = ui
+    url = "/static/plugins/uikit/uikit.js"
+    assert (await client.get(url)).status_code == 404  # installed, not enabled
+    await state.enable("uikit")
+    client.cookies.clear()  # the files need no sign-in, like the core's
+    served = await client.get(url)
+    assert served.status_code == 200
+    assert served.text == "window.uikit = 'loaded';\n"
+    assert "javascript" in served.headers["content-type"]
+    assert (await client.get("/static/plugins/uikit/missing.js")).status_code == 404
+    await state.disable("uikit")
+    assert (await client.get(url)).status_code == 404

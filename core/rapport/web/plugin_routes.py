@@ -19,6 +19,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
 )
 from litestar.handlers.base import BaseRouteHandler
+from litestar.static_files import create_static_files_router
 
 from rapport.plugins.registry import PluginRegistry
 from rapport.runtime import current
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 
 
 PUBLIC_OPT = "public"
+
+
+def plugin_static_path(plugin: str) -> str:
+    """Where the files of a plugin's ``register_static_dirs`` are served."""
+    return f"/static/plugins/{plugin}"
 
 
 def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
@@ -70,7 +76,7 @@ def _enabled_guard(plugin: str):
 
 
 def plugin_routers(registry: PluginRegistry) -> list[Router]:
-    """One router per installed plugin that registers routes, guarded by its enabled state."""
+    """One router per installed plugin with routes or static files, guarded by its enabled state."""
     routers = []
     for name, plugin in sorted(registry.installed.items()):
         try:
@@ -78,6 +84,21 @@ def plugin_routers(registry: PluginRegistry) -> list[Router]:
         except Exception:
             log.exception("plugin %s: register_routes failed; its routes are not mounted", name)
             continue
+        try:
+            static_dirs = registry.collect_from([plugin.module], "register_static_dirs")
+        except Exception:
+            log.exception("plugin %s: register_static_dirs failed; its files are not served", name)
+            static_dirs = []
+        if static_dirs:
+            handlers.append(
+                create_static_files_router(
+                    path=plugin_static_path(name),
+                    directories=static_dirs,
+                    opt={PUBLIC_OPT: True},
+                    name=f"static-plugin-{name}",
+                    include_in_schema=False,
+                )
+            )
         if handlers:
             routers.append(
                 Router(

@@ -100,6 +100,12 @@ def register_template_dirs() -> list[Path]:
 
 
 @hookimpl
+def register_static_dirs() -> list[Path]:
+    # Served under STATIC_URL: the board script, its styles and the vendored SortableJS.
+    return [HERE / "static"]
+
+
+@hookimpl
 def register_translations() -> list[Path]:
     return [HERE / "locale"]
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request
-from litestar.static_files import create_static_files_router
 from rapport.api import (
     ActivityKind,
     CustomField,
@@ -109,19 +108,18 @@ def register_custom_fields() -> list[CustomField]:
 
 @hookimpl
 def register_routes() -> list[Any]:
-    static = create_static_files_router(
-        path="/webforms/static",
-        directories=[HERE / "static"],
-        opt={"public": True},
-        name="webforms:static",
-        include_in_schema=False,
-    )
-    return [static, *public.ROUTES, *admin.ROUTES, *inbox.ROUTES]
+    return [*public.ROUTES, *admin.ROUTES, *inbox.ROUTES]
 
 
 @hookimpl
 def register_template_dirs() -> list[Path]:
     return [HERE / "templates"]
+
+
+@hookimpl
+def register_static_dirs() -> list[Path]:
+    # Served under /static/plugins/webforms/: the embeddable snippet and the form page's styles.
+    return [HERE / "static"]
 
 
 @hookimpl

@@ -6,10 +6,9 @@ from typing import Any
 
 
 def all_routes() -> list[Any]:
-    from rapport_funnel.routes import board, deal_page, reports, settings, static
+    from rapport_funnel.routes import board, deal_page, reports, settings
 
     return [
-        static.static_router(),
         *board.ROUTES,
         *deal_page.ROUTES,
         *settings.ROUTES,

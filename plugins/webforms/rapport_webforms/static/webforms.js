@@ -1,7 +1,7 @@
 /*
  * Rapport web forms: the embedding snippet.
  *
- *   <script src="https://crm.example.com/webforms/static/webforms.js"
+ *   <script src="https://crm.example.com/static/plugins/webforms/webforms.js"
  *           data-rapport-form="FORM_KEY" data-lang="en" async></script>
  *
  * Draws the form where the tag stands (or into the element named by data-target), inside a

@@ -19,8 +19,17 @@ from rapport.activities.summary import (
     open_tasks_of_subjects,
     subject_activities,
 )
+from rapport.assignment.service import (
+    Assignment,
+    add_assignment_rule,
+    assign_owner,
+    choose_owner,
+    record_assignment,
+)
+from rapport.assignment.service import rules_in_order as assignment_rules
 from rapport.bootstrap import running
 from rapport.contacts.custom_fields import CustomField
+from rapport.contacts.custom_fields_store import defined_fields as custom_field_definitions
 from rapport.contacts.dedupe import DuplicateContact, DuplicateMatch, find_duplicates
 from rapport.contacts.lookup import (
     contact_by_email,
@@ -42,6 +51,7 @@ from rapport.contacts.service import (
     update_contact,
 )
 from rapport.contacts.validation import ValidationError
+from rapport.db.errors import database_unavailable, limit_lock_wait
 from rapport.db.transaction import transaction
 from rapport.events.base import Event, EventMeta
 from rapport.events.bus import publish
@@ -81,7 +91,22 @@ from rapport.users.permissions import Permission
 from rapport.users.roles import has_permission
 from rapport.users.visibility import can_see, restricted_to
 from rapport.web.i18n import current_language, gettext, ngettext
-from rapport.web.live import notify_user, push_to_user
+from rapport.web.inbound import (
+    InboundRejected,
+    PayloadTooLarge,
+    RateDecision,
+    RateLimit,
+    RateLimited,
+    SignatureInvalid,
+    check_timestamp,
+    client_ip,
+    read_body,
+    require_hmac,
+    twilio_signature,
+    verify_hmac,
+    verify_twilio,
+)
+from rapport.web.live import notify_user, push_to_user, speaking, user_language
 from rapport.web.plugin_routes import requires_permission
 from rapport.web.rendering import fragment, page, render_html
 from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
@@ -114,6 +139,7 @@ __all__ = [
     "ApiLimit",
     "ApiProblem",
     "ApiScope",
+    "Assignment",
     "BusinessType",
     "CardPanel",
     "Consumer",
@@ -130,27 +156,39 @@ __all__ = [
     "DuplicateMatch",
     "Event",
     "EventMeta",
+    "InboundRejected",
     "JobDefinition",
     "LeadReceived",
     "Manifest",
     "MenuItem",
     "MergeError",
+    "PayloadTooLarge",
     "Permission",
     "PhoneError",
     "PluginDisabled",
     "PluginEnabled",
+    "RateDecision",
+    "RateLimit",
+    "RateLimited",
     "Runtime",
     "Schedule",
     "Service",
     "SettingField",
     "Settings",
+    "SignatureInvalid",
     "TaskCompleted",
     "Theme",
     "ValidationError",
     "active_users",
     "activity_counts",
+    "add_assignment_rule",
     "archive_contact",
+    "assign_owner",
+    "assignment_rules",
     "can_see",
+    "check_timestamp",
+    "choose_owner",
+    "client_ip",
     "complete_task",
     "contact_by_email",
     "contact_by_phone",
@@ -160,6 +198,8 @@ __all__ = [
     "create_contact",
     "current_language",
     "cursor_page",
+    "custom_field_definitions",
+    "database_unavailable",
     "decode_cursor",
     "encode_cursor",
     "enqueue",
@@ -171,6 +211,7 @@ __all__ = [
     "gettext",
     "has_permission",
     "hookimpl",
+    "limit_lock_wait",
     "log_activity",
     "match_contact",
     "merge_contacts",
@@ -183,8 +224,11 @@ __all__ = [
     "plugin_setting",
     "publish",
     "push_to_user",
+    "read_body",
+    "record_assignment",
     "reindex_all",
     "render_html",
+    "require_hmac",
     "requires_permission",
     "requires_scope",
     "resolve_caller",
@@ -193,11 +237,16 @@ __all__ = [
     "search_contacts",
     "set_progress",
     "settings",
+    "speaking",
     "subject_activities",
     "timeline",
     "transaction",
+    "twilio_signature",
     "update_contact",
     "user_can_see_contact",
+    "user_language",
     "user_names",
+    "verify_hmac",
     "verify_signature",
+    "verify_twilio",
 ]

@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from rapport.activities.tables import Activity
+from rapport.assignment.tables import AssignmentRule
 from rapport.contacts.tables import (
     Contact,
     ContactEmail,
@@ -46,6 +47,7 @@ APP_CONFIG = AppConfig(
         LoginFailure,
         WebhookSubscription,
         WebhookAttempt,
+        AssignmentRule,
         ApiToken,
         ApiIdempotentRequest,
         ApiRateWindow,

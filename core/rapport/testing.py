@@ -17,6 +17,8 @@ test-suite gets these fixtures with nothing to import:
 * :func:`app_client` — the same web app as a context manager, for tests that seed first.
 * :func:`make_user` — create a user (owner, rep, manager) for a test.
 * :func:`enable_plugin` — enable a plugin in a started instance.
+* :func:`set_away` — mark a user away (skipped by round-robin assignment).
+* :func:`missing_translations` — a plugin's UI strings its catalogs do not translate.
 """
 
 from __future__ import annotations
@@ -61,6 +63,27 @@ async def sign_in(client: Any, email: str, password: str) -> str:
     return token
 
 
+def missing_translations(package: Path, language: str = "ru") -> dict[str, str]:
+    """UI strings of a plugin's package (``_()``/``gettext`` in Python, ``{{ _("…") }}`` in
+    its templates) that neither the core's catalogs nor the package's own
+    ``locale/<language>/LC_MESSAGES/*.po`` translate: msgid → where it is used."""
+    from babel.messages.pofile import read_po
+
+    from rapport.web.catalog_check import ui_messages
+    from rapport.web.i18n import LOCALE_DIR
+
+    translated: set[str] = set()
+    for directory in (LOCALE_DIR, Path(package) / "locale"):
+        for po in sorted((directory / language / "LC_MESSAGES").glob("*.po")):
+            with po.open("rb") as fh:
+                for message in read_po(fh, locale=language):
+                    if message.id and message.string:
+                        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+                        translated.update(ids)
+    used = ui_messages([Path(package)])
+    return {msgid: where for msgid, where in used.items() if msgid not in translated}
+
+
 async def make_user(
     email: str,
     name: str = "",
@@ -73,6 +96,13 @@ async def make_user(
 
     user = await create_user(email, name or email.split("@")[0], password, role, language)
     return user["id"]
+
+
+async def set_away(user_id: int, away: bool = True) -> None:
+    """Mark a user away (or back), as the account page does."""
+    from rapport.users.tables import User
+
+    await User.update({User.away: away}).where(User.id == user_id)
 
 
 async def enable_plugin(name: str) -> None:
@@ -177,6 +207,16 @@ async def rapport(rapport_settings: Settings, request: pytest.FixtureRequest) ->
         yield runtime
     finally:
         await bootstrap.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    """Every test starts with no calls counted by the in-memory rate limiters."""
+    from rapport.web.inbound import reset_rate_limits
+
+    reset_rate_limits()
+    yield
+    reset_rate_limits()
 
 
 @pytest.fixture

@@ -27,4 +27,10 @@ CORE_KINDS = [
     ActivityKind("meeting", "Meeting", icon="calendar", payload_fields={"location": "str"}),
     ActivityKind("task", "Task", icon="check", is_task=True),
     ActivityKind("merge", "Merged contact", icon="merge"),
+    ActivityKind(
+        "assignment",
+        "Owner assigned",
+        icon="user",
+        payload_fields={"user_id": "int", "rule_id": "int", "rule_name": "str", "reason": "str"},
+    ),
 ]

@@ -43,6 +43,7 @@ async def declare_fields(fields: list[CustomField], declared_by: str) -> None:
 
 
 async def defined_fields() -> dict[str, CustomField]:
+    """Every custom field of contacts, key → :class:`CustomField`, in display order."""
     rows = (
         await CustomFieldDefinition.select()
         .order_by(CustomFieldDefinition.position)

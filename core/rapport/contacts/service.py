@@ -74,7 +74,7 @@ async def create_contact(
             )
         ).returning(Contact.id)
         contact_id = rows[0]["id"]
-        await _replace_channels(contact_id, clean)
+        await _replace_channels(contact_id, clean, fresh=True)
         if clean.tags:
             await _replace_tags(contact_id, clean.tags)
         await publish(
@@ -196,9 +196,12 @@ async def archive_contact(
         await publish(ContactArchived(contact_id=contact_id, archived=archived), actor_id)
 
 
-async def _replace_channels(contact_id: int, clean: CleanContact) -> None:
+async def _replace_channels(contact_id: int, clean: CleanContact, fresh: bool = False) -> None:
+    """Make the contact's emails and phones the cleaned lists; ``fresh``: a contact created in
+    this transaction, which has none to delete (two statements saved per creation)."""
     if clean.emails is not None:
-        await ContactEmail.delete().where(ContactEmail.contact == contact_id)
+        if not fresh:
+            await ContactEmail.delete().where(ContactEmail.contact == contact_id)
         if clean.emails:
             await ContactEmail.insert(
                 *[
@@ -209,7 +212,8 @@ async def _replace_channels(contact_id: int, clean: CleanContact) -> None:
                 ]
             )
     if clean.phones is not None:
-        await ContactPhone.delete().where(ContactPhone.contact == contact_id)
+        if not fresh:
+            await ContactPhone.delete().where(ContactPhone.contact == contact_id)
         if clean.phones:
             await ContactPhone.insert(
                 *[

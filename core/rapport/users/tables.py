@@ -10,6 +10,8 @@ class User(Table, tablename="rapport_user"):
     role = Varchar(length=40, default="staff", index=True)
     language = Varchar(length=16, null=True, default=None)
     is_active = Boolean(default=True)
+    # Away (holiday, sick leave): assignment rules skip the user; set by admins or the user.
+    away = Boolean(default=False)
     # Secret part of the user's personal calendar feed URL; rotating it revokes old links.
     calendar_token = Varchar(length=64, null=True, default=None)  # unique index in 0004
     # Sessions older than this were signed in before a password change and are refused.

@@ -9,6 +9,7 @@ from litestar.response import Redirect, Template
 from rapport.runtime import current
 from rapport.users.tables import User
 from rapport.web.pages import (
+    admin_assignment,
     admin_fields,
     admin_plugin_settings,
     admin_plugins,
@@ -52,4 +53,5 @@ ROUTES: list = [
     *admin_fields.ROUTES,
     *admin_webhooks.ROUTES,
     *admin_plugin_settings.ROUTES,
+    *admin_assignment.ROUTES,
 ]

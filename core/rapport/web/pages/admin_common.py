@@ -54,6 +54,7 @@ def sections() -> list[Section]:
         Section("settings", "/admin/settings", _("Settings"), SETTINGS),
         Section("fields", "/admin/fields", _("Custom fields"), SETTINGS),
         Section("webhooks", "/admin/webhooks", _("Webhooks"), SETTINGS),
+        Section("assignment", "/admin/assignment", _("Assignment rules"), SETTINGS),
     ]
 
 

@@ -30,7 +30,15 @@ from rapport.web.pages.admin_common import (
 )
 
 PAGE_SIZE = 50
-LIST_COLUMNS = (User.id, User.email, User.name, User.role, User.language, User.is_active)
+LIST_COLUMNS = (
+    User.id,
+    User.email,
+    User.name,
+    User.role,
+    User.language,
+    User.is_active,
+    User.away,
+)
 
 
 def role_labels() -> dict[str, str]:
@@ -208,6 +216,7 @@ async def update_user(request: Request, user_id: FromPath[int], data: Form) -> T
         "role": text(data, "role", 40),
         "language": text(data, "language", 16) or None,
         "is_active": text(data, "is_active") == "on",
+        "away": text(data, "away") == "on",
     }
     errors: dict[str, str] = {}
     if changes["role"] not in ROLES:
@@ -230,6 +239,7 @@ async def update_user(request: Request, user_id: FromPath[int], data: Form) -> T
                 User.role: changes["role"],
                 User.language: changes["language"],
                 User.is_active: changes["is_active"],
+                User.away: changes["away"],
             }
         ).where(User.id == user_id)
         if not changes["is_active"]:

@@ -92,9 +92,26 @@ async def logout(request: Request) -> Redirect:
     return Redirect("/login", cookies=[session_cookie(request, "", max_age=0)])
 
 
+async def _is_away(request: Request) -> bool:
+    user = request.scope["user"]  # type: ignore[typeddict-item]
+    row = await User.select(User.away).where(User.id == user["id"]).first()
+    return bool(row and row["away"])
+
+
 @get("/account")
 async def account(request: Request) -> Template:
-    return await page(request, "account.html", errors={}, saved=False)
+    return await page(
+        request, "account.html", errors={}, saved=False, away=await _is_away(request)
+    )
+
+
+@post("/account/away")
+async def account_away(request: Request, data: Form) -> Redirect:
+    """Mark oneself away (holiday, sick leave) or back: assignment rules skip away users."""
+    user = request.scope["user"]  # type: ignore[typeddict-item]
+    away = str(data.get("away", "")) == "on"
+    await User.update({User.away: away}).where(User.id == user["id"])
+    return Redirect("/account")
 
 
 @post("/account/password")
@@ -113,7 +130,14 @@ async def account_password(request: Request, data: Form) -> Template:
         except ValueError:
             errors["new"] = _("The password must have at least 8 characters.")
     status = 400 if errors else 200
-    return await page(request, "account.html", status_code=status, errors=errors, saved=not errors)
+    return await page(
+        request,
+        "account.html",
+        status_code=status,
+        errors=errors,
+        saved=not errors,
+        away=await _is_away(request),
+    )
 
 
 @post("/account/language")
@@ -129,4 +153,4 @@ async def account_language(request: Request, data: Form) -> Redirect:
     )
 
 
-ROUTES = [login_form, login, logout, account, account_password, account_language]
+ROUTES = [login_form, login, logout, account, account_away, account_password, account_language]

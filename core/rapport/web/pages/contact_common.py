@@ -38,6 +38,7 @@ KIND_LABELS = {
     "meeting": lazy("Meeting"),
     "task": lazy("Task"),
     "merge": lazy("Merged contact"),
+    "assignment": lazy("Owner assigned"),
 }
 EMAIL_LABELS = {"work": lazy("work"), "personal": lazy("personal"), "other": lazy("other")}
 PHONE_LABELS = {

@@ -1,0 +1,1 @@
+"""Assignment rules: who becomes the owner of a new contact or lead."""

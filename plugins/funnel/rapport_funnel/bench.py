@@ -44,9 +44,12 @@ def _stamp(moment: dt.datetime) -> str:
 def _pipeline(db: sqlite3.Connection, now: str) -> tuple[int, list[tuple[int, int, str]]]:
     """The measured pipeline and its stages ``(id, sort, semantic)`` by sort: the one the
     plugin seeded when it was enabled, or one made here the same shape."""
-    row = db.execute(
-        "SELECT id FROM funnel_pipeline WHERE is_default = 1 ORDER BY id LIMIT 1"
-    ).fetchone() or db.execute("SELECT id FROM funnel_pipeline ORDER BY id LIMIT 1").fetchone()
+    row = (
+        db.execute(
+            "SELECT id FROM funnel_pipeline WHERE is_default = 1 ORDER BY id LIMIT 1"
+        ).fetchone()
+        or db.execute("SELECT id FROM funnel_pipeline ORDER BY id LIMIT 1").fetchone()
+    )
     if row is None:
         pipeline_id = db.execute(
             "INSERT INTO funnel_pipeline (name, sort, is_default, archived, created_at)"
@@ -142,33 +145,36 @@ def generate(connection: sqlite3.Connection, context: Any) -> dict[str, int]:
                 moment = moment + dt.timedelta(seconds=rng.uniform(0.05, 0.9) * age / len(steps))
                 stays[-1][5] = _stamp(moment)
                 stays[-1][6] = int((moment - stays[-1][7]).total_seconds())
-            stays.append([deal_id, pipeline_id, previous, stage[0], _stamp(moment), None, None,
-                          moment])
+            stays.append(
+                [deal_id, pipeline_id, previous, stage[0], _stamp(moment), None, None, moment]
+            )
             previous = stage[0]
         final = stays[-1][3]
         owner = users[rng.randrange(len(users))] if users and rng.random() < 0.95 else None
         closed = _stamp(moment) if status != "open" else None
         expected = (created + dt.timedelta(days=rng.randint(14, 120))).date()
         contact = rng.randint(1, max(context.contacts, 1))
-        deals.append((
-            deal_id,
-            f"Deal {deal_id}: {rng.choice(['licences', 'support', 'rollout', 'training'])}",
-            contact,
-            owner,
-            pipeline_id,
-            final,
-            status,
-            rng.randrange(1_000, 5_000_000) * 100,
-            expected.isoformat(),
-            expected.isoformat()[:7],
-            rng.choice(SOURCES),
-            rng.choice(reasons) if status == "lost" and reasons else None,
-            _stamp(moment),
-            closed,
-            owner,
-            _stamp(created),
-            _stamp(moment),
-        ))
+        deals.append(
+            (
+                deal_id,
+                f"Deal {deal_id}: {rng.choice(['licences', 'support', 'rollout', 'training'])}",
+                contact,
+                owner,
+                pipeline_id,
+                final,
+                status,
+                rng.randrange(1_000, 5_000_000) * 100,
+                expected.isoformat(),
+                expected.isoformat()[:7],
+                rng.choice(SOURCES),
+                rng.choice(reasons) if status == "lost" and reasons else None,
+                _stamp(moment),
+                closed,
+                owner,
+                _stamp(created),
+                _stamp(moment),
+            )
+        )
         for stay in stays:
             history.append((*stay[:6], stay[6], owner))
     db.executemany(
@@ -327,8 +333,7 @@ class RawFunnel:
             filters={"owner": "", "source": "", "period": ""},
             query="",
             currency=instance_currency(),
-            first_stage=next((c.stage for c in shown if c.stage["semantic"] == IN_PROGRESS),
-                             None),
+            first_stage=next((c.stage for c in shown if c.stage["semantic"] == IN_PROGRESS), None),
             errors={},
         )
 
@@ -339,8 +344,7 @@ class RawFunnel:
         user = self.baseline.user(token)
         q = self.db.execute
         since = str(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC))
-        until = str(dt.datetime(end.year, end.month, end.day, tzinfo=dt.UTC)
-                    + dt.timedelta(days=1))
+        until = str(dt.datetime(end.year, end.month, end.day, tzinfo=dt.UTC) + dt.timedelta(days=1))
         where = "d.pipeline_id = ? AND d.created_at >= ? AND d.created_at < ?"
         args = (pipeline_id, since, until)
         entered = {
@@ -377,34 +381,58 @@ class RawFunnel:
         def reached(sort: int) -> int:
             return sum(r["n"] for r in tops if r["top"] is not None and r["top"] >= sort)
 
-        report = Report(key="conversion", title="Funnel conversion",
-                        columns=["Stage", "Entered", "Moved on", "Reached",
-                                 "Conversion to next, %", "From first stage, %"])
+        report = Report(
+            key="conversion",
+            title="Funnel conversion",
+            columns=[
+                "Stage",
+                "Entered",
+                "Moved on",
+                "Reached",
+                "Conversion to next, %",
+                "From first stage, %",
+            ],
+        )
         first = reached(stages[0]["sort"]) if stages else 0
         for index, stage in enumerate(stages):
             here = reached(stage["sort"])
             following = stages[index + 1] if index + 1 < len(stages) else None
-            report.rows.append([
-                stage["name"],
-                entered.get(stage["id"], 0),
-                moved.get(stage["id"], 0) if stage["semantic"] == IN_PROGRESS else None,
-                here,
-                percent(reached(following["sort"]), here) if following else None,
-                percent(here, first),
-            ])
+            report.rows.append(
+                [
+                    stage["name"],
+                    entered.get(stage["id"], 0),
+                    moved.get(stage["id"], 0) if stage["semantic"] == IN_PROGRESS else None,
+                    here,
+                    percent(reached(following["sort"]), here) if following else None,
+                    percent(here, first),
+                ]
+            )
             report.bars.append(Bar(stage["name"], here, f"{here} ({percent(here, first) or 0}%)"))
         bars, height = svg.layout(report.bars)
-        shown = {"start": start.isoformat(), "end": end.isoformat(),
-                 "pipeline": str(pipeline_id), "owner": "", "source": ""}
+        shown = {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "pipeline": str(pipeline_id),
+            "owner": "",
+            "source": "",
+        }
         common = self._common(pipeline_id)
         return self.baseline.render(
             "funnel/report.html",
             **self.baseline._page(user, "/funnel/reports/conversion"),
-            report=report, bars=bars, chart_height=height, chart=svg, titles=registry.titles(),
-            key="conversion", shown=shown,
+            report=report,
+            bars=bars,
+            chart_height=height,
+            chart=svg,
+            titles=registry.titles(),
+            key="conversion",
+            shown=shown,
             query="&".join(f"{k}={v}" for k, v in shown.items() if v),
-            pipelines=common["pipelines"], owners=common["owners"], sources=common["sources"],
-            errors={}, values={},
+            pipelines=common["pipelines"],
+            owners=common["owners"],
+            sources=common["sources"],
+            errors={},
+            values={},
         )
 
 
@@ -420,12 +448,14 @@ class FunnelScenario:
             " GROUP BY pipeline_id ORDER BY n DESC LIMIT 1"
         ).fetchone()
         if found is None:
-            return [row_type(scenario, "board and conversion report",
-                             note="no funnel deals in this data set")]
+            return [
+                row_type(
+                    scenario, "board and conversion report", note="no funnel deals in this data set"
+                )
+            ]
         pipeline_id, open_deals = found["pipeline_id"], found["n"]
         total = db.execute(
-            "SELECT count(*) AS n, min(created_at) AS first FROM funnel_deal"
-            " WHERE pipeline_id = ?",
+            "SELECT count(*) AS n, min(created_at) AS first FROM funnel_deal WHERE pipeline_id = ?",
             (pipeline_id,),
         ).fetchone()
         newest = db.execute(
@@ -450,17 +480,24 @@ class FunnelScenario:
             raw_sizes.append(len(html.encode()))
 
         r, b = await s.measure(board), await s.measure(raw_board)
-        rows = [self._row(row_type, scenario, f"board, {open_deals:,} open deals", r, b,
-                          BOARD_P95_MS,
-                          f"page {sum(sizes) // len(sizes):,} B,"
-                          f" baseline {sum(raw_sizes) // len(raw_sizes):,} B")]
+        rows = [
+            self._row(
+                row_type,
+                scenario,
+                f"board, {open_deals:,} open deals",
+                r,
+                b,
+                BOARD_P95_MS,
+                f"page {sum(sizes) // len(sizes):,} B,"
+                f" baseline {sum(raw_sizes) // len(raw_sizes):,} B",
+            )
+        ]
 
         start = dt.datetime.fromisoformat(total["first"]).date()
         end = dt.datetime.now(dt.UTC).date()
         deals = total["n"]
         expect = f"{deals} ("  # the first stage's bar: every deal of the cohort reached it
-        params = {"start": start.isoformat(), "end": end.isoformat(),
-                  "pipeline": str(pipeline_id)}
+        params = {"start": start.isoformat(), "end": end.isoformat(), "pipeline": str(pipeline_id)}
 
         async def report(i: int) -> None:
             await s.get("/funnel/reports/conversion", expect, params=params)
@@ -470,15 +507,33 @@ class FunnelScenario:
             assert expect in html
 
         r, b = await s.measure(report), await s.measure(raw_report)
-        rows.append(self._row(row_type, scenario, f"conversion report, {deals:,} deals", r, b,
-                              REPORT_P95_MS, "cohort: every deal of the pipeline"))
+        rows.append(
+            self._row(
+                row_type,
+                scenario,
+                f"conversion report, {deals:,} deals",
+                r,
+                b,
+                REPORT_P95_MS,
+                "cohort: every deal of the pipeline",
+            )
+        )
         return rows
 
     @staticmethod
-    def _row(row_type: Any, scenario: str, variant: str, r: Any, b: Any, limit_ms: float,
-             note: str) -> Any:
-        return row_type(scenario, variant, r, b, "ms", target=f"p95 ≤ {limit_ms:.0f} ms",
-                        met=r.p95 * 1000 <= limit_ms, note=note)
+    def _row(
+        row_type: Any, scenario: str, variant: str, r: Any, b: Any, limit_ms: float, note: str
+    ) -> Any:
+        return row_type(
+            scenario,
+            variant,
+            r,
+            b,
+            "ms",
+            target=f"p95 ≤ {limit_ms:.0f} ms",
+            met=r.p95 * 1000 <= limit_ms,
+            note=note,
+        )
 
 
 def scenarios() -> list[Any]:

@@ -10,6 +10,7 @@ session object, so this module imports nothing of ``bench``.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -71,19 +72,21 @@ def generate(connection: sqlite3.Connection, context: Any) -> dict[str, int]:
             else ("created", "")
         )
         spam = status == "spam"
-        rows.append((
-            form_id,
-            _stamp(received),
-            rng.choice(["snippet", "iframe", "html"]),
-            status,
-            reason,
-            json.dumps({"values": values, "context": {}}),
-            "{}" if spam else json.dumps({"name": values["name"], "email": email}),
-            json.dumps({"last": {"utm_source": rng.choice(["google", "yandex", "mail"])}}),
-            None if spam else rng.randint(1, max(context.contacts, 1)),
-            None if spam or not users else rng.choice(users),
-            f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-        ))
+        rows.append(
+            (
+                form_id,
+                _stamp(received),
+                rng.choice(["snippet", "iframe", "html"]),
+                status,
+                reason,
+                json.dumps({"values": values, "context": {}}),
+                "{}" if spam else json.dumps({"name": values["name"], "email": email}),
+                json.dumps({"last": {"utm_source": rng.choice(["google", "yandex", "mail"])}}),
+                None if spam else rng.randint(1, max(context.contacts, 1)),
+                None if spam or not users else rng.choice(users),
+                f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+            )
+        )
     db.executemany(
         "INSERT INTO webforms_submission (form_id, received_at, channel, status, spam_reason,"
         " raw, mapped, context, differences, contact_id, assigned_to, ip)"
@@ -140,6 +143,43 @@ def missing(database: Path, acked: list[list[Any]]) -> int:
     return len(acked) - found
 
 
+def drive(
+    serve: Any, data: Path, key: str, min_fill: int, run: str, seconds: float, kill_after: float
+) -> tuple[dict[str, Any], float]:
+    """Serve with 2 workers, load from a second process, ``kill -9`` the server group after
+    ``kill_after`` seconds of load; the load generator's result and the moment of the kill."""
+    port = serve.free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "acked.json"
+        with serve.server(serve.rapport_command(data, port, 2), port, {}, "/healthz") as process:
+            load = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "rapport_webforms.bench_load",
+                    base,
+                    key,
+                    str(seconds),
+                    str(CONNECTIONS),
+                    str(min_fill),
+                    str(out),
+                    run,
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            if load.stdout is None or load.stdout.readline().strip() != "ready":
+                raise AssertionError("the load generator did not start")
+            time.sleep(kill_after)
+            os.killpg(process.pid, signal.SIGKILL)  # every server process, no shutdown
+            killed = time.time()
+            process.wait()
+            if load.wait(timeout=seconds + 60) != 0:
+                raise AssertionError("the load generator failed")
+        return json.loads(out.read_text()), killed
+
+
 class IntakeScenario:
     name = "webforms"
 
@@ -151,27 +191,9 @@ class IntakeScenario:
         allow_load_test(s.data)
         run = uuid.uuid4().hex[:8]
         _form_id, key, min_fill = await new_form(s, f"Intake benchmark {run}")
-        port = serve.free_port()
-        base = f"http://127.0.0.1:{port}"
-        with tempfile.TemporaryDirectory() as scratch:
-            out = Path(scratch) / "acked.json"
-            command = serve.rapport_command(s.data, port, 2)
-            with serve.server(command, port, {}, "/healthz") as process:
-                load = subprocess.Popen(
-                    [sys.executable, "-m", "rapport_webforms.bench_load", base, key,
-                     str(seconds), str(CONNECTIONS), str(min_fill), str(out), run],
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                if load.stdout is None or load.stdout.readline().strip() != "ready":
-                    raise AssertionError("the load generator did not start")
-                time.sleep(kill_after)
-                os.killpg(process.pid, signal.SIGKILL)  # every server process, no shutdown
-                killed = time.time()
-                process.wait()
-                if load.wait(timeout=seconds + 60) != 0:
-                    raise AssertionError("the load generator failed")
-            result = json.loads(out.read_text())
+        result, killed = await asyncio.to_thread(
+            drive, serve, s.data, key, min_fill, run, seconds, kill_after
+        )
         acked = result["acked"]
         before = [a for a in acked if a[2] <= killed]
         window = killed - result["started"]

@@ -52,8 +52,8 @@ async def _worker(
             acked.append((int(response.json()["submission_id"]), email, time.time()))
 
 
-async def main(argv: list[str]) -> int:
-    base, key, seconds, connections, min_fill, out, run = argv
+async def load(argv: list[str]) -> dict[str, object]:
+    base, key, seconds, connections, min_fill, run = argv
     limits = httpx.Limits(max_connections=int(connections))
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         config = (await client.get(f"/forms/{key}/config")).json()
@@ -70,10 +70,16 @@ async def main(argv: list[str]) -> int:
                 for number in range(int(connections))
             )
         )
+    return {"started": started, "acked": acked, "statuses": dict(statuses)}
+
+
+def main(argv: list[str]) -> int:
+    out = argv.pop(5)
+    result = asyncio.run(load(argv))
     with open(out, "w") as fh:
-        json.dump({"started": started, "acked": acked, "statuses": dict(statuses)}, fh)
+        json.dump(result, fh)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1:])))
+    sys.exit(main(sys.argv[1:]))

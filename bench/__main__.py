@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--workers", type=int, default=None, help="generator processes")
     gen.add_argument("--out", type=Path, required=True)
     gen.add_argument("--force", action="store_true", help="replace a non-empty --out")
+    gen.add_argument(
+        "--plugins-only",
+        action="store_true",
+        help="add the installed plugins' data to the existing data set in --out",
+    )
     run = commands.add_parser("run", help="measure every scenario")
     run.add_argument("--data", type=Path, required=True)
     run.add_argument("--quick", action="store_true", help="few repetitions (CI)")
@@ -45,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.workers:
             plan.workers = args.workers
+        if args.plugins_only:
+            from bench.generate import add_plugin_data
+
+            add_plugin_data(plan)
+            return 0
         generate(plan, force=args.force)
         return 0
     from bench.runner import run_all

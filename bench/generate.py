@@ -201,7 +201,10 @@ def _load(plan: Plan, user_ids: list[int], tag_ids: list[int]) -> dict[str, int]
     return counts
 
 
-def _plugin_data(plan: Plan, user_ids: list[int]) -> dict[str, object]:
+def _plugin_data(
+    plan: Plan, user_ids: list[int], done: dict[str, object] | None = None
+) -> dict[str, object]:
+    done = done or {}
     results: dict[str, object] = {}
     context = extensions.DataContext(
         plan.seed,
@@ -210,6 +213,9 @@ def _plugin_data(plan: Plan, user_ids: list[int]) -> dict[str, object]:
         {"deals": plan.deals, "submissions": plan.submissions},
     )
     for found in extensions.all_found():
+        if isinstance(done.get(found.target.name), dict):  # loaded already: never twice
+            results[found.target.name] = done[found.target.name]
+            continue
         if found.module is None or not hasattr(found.module, "generate"):
             reason = found.reason or (
                 f"skipped: plugin {found.target.name} ships no generate() in its bench module"
@@ -262,4 +268,43 @@ def generate(plan: Plan, force: bool = False) -> dict[str, object]:
     }
     (plan.out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     log(f"done in {manifest['seconds']} s: {json.dumps(counts)}")
+    return manifest
+
+
+async def _enable_plugins(out: Path) -> None:
+    """Migrations of every installed plugin, and each one enabled (seeding its defaults)."""
+    from rapport import bootstrap
+    from rapport.plugins import state
+    from rapport.settings import load_settings
+
+    runtime = await bootstrap.start(load_settings(out), migrate=True, call_startup=False)
+    try:
+        for name in sorted(runtime.plugins.installed):
+            await state.enable(name)
+    finally:
+        await bootstrap.stop()
+
+
+def add_plugin_data(plan: Plan) -> dict[str, object]:
+    """Bring an existing data set up to the installed plugins: their schema, their defaults,
+    and the data of each plugin not loaded into it yet. Contacts and users stay as they are."""
+    path = database_path(plan.out)
+    manifest = json.loads((plan.out / MANIFEST).read_text())
+    plan.contacts = manifest["counts"]["contacts"]
+    plan.seed = manifest["plan"]["seed"]
+    total = time.perf_counter()
+    log(f"plugin schema and defaults in {path}")
+    asyncio.run(_enable_plugins(plan.out))
+    db = sqlite3.connect(path)
+    user_ids = [r[0] for r in db.execute("SELECT id FROM rapport_user ORDER BY id")]
+    db.close()
+    plugins = _plugin_data(plan, user_ids, manifest.get("plugins", {}))
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    manifest["plugins"] = plugins
+    manifest["plan"].update(deals=plan.deals, submissions=plan.submissions)
+    manifest["database_bytes"] = path.stat().st_size
+    (plan.out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    log(f"plugin data added in {time.perf_counter() - total:.0f} s: {json.dumps(plugins)}")
     return manifest

@@ -58,6 +58,13 @@ class Session:
         self.csrf = ""
         self.baseline: Baseline
         self.runtime: Any = None
+        # What a plugin's scenarios need of the harness, handed over rather than imported
+        # (a plugin package imports only rapport.api): the table's row type and the
+        # real-server machinery.
+        from bench import serve
+
+        self.Row = Row
+        self.serve = serve
 
     async def __aenter__(self) -> Session:
         from rapport.runtime import current

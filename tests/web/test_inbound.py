@@ -227,7 +227,10 @@ def _free_port() -> int:
 def redis_url() -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
-        pytest.skip("redis-server is not installed")
+        pytest.skip(
+            "shared rate-limit count across processes: redis-server is not installed "
+            "(.ci/run installs Debian's redis-server where it can)"
+        )
     port = _free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--save", "", "--appendonly", "no"],

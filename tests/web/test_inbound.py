@@ -204,14 +204,27 @@ async def test_the_limiter_answers_429_with_retry_after_per_address():
     assert decision.allowed and decision.remaining == 2
 
 
-async def test_fixed_windows_reset_and_say_when():
+async def test_the_window_slides_and_says_when_to_come_back():
     limit = RateLimit("test.window", limit=2, period=60)
     start = 1_800_000_000.0  # a multiple of 60
     assert (await limit.hit("k", now=start)).allowed
     assert (await limit.hit("k", now=start + 1)).allowed
     refused = await limit.hit("k", now=start + 15)
-    assert not refused.allowed and refused.retry_after == 45
-    assert (await limit.hit("k", now=start + 60)).allowed  # the next window
+    # Three calls counted (the refused one too): the next one is within the limit once the
+    # window's weight has fallen to one call, 40 s into the next window.
+    assert not refused.allowed and refused.retry_after == 85
+    assert (await limit.hit("k", now=start + 15 + 85)).allowed
+
+
+async def test_no_double_burst_across_a_window_boundary():
+    limit = RateLimit("test.boundary", limit=10, period=60)
+    start = 1_800_000_000.0
+    for second in range(10):
+        assert (await limit.hit("k", now=start + 50 + second)).allowed
+    # A fixed window would allow ten more here, a second after the boundary.
+    assert not (await limit.hit("k", now=start + 61)).allowed
+    # Half a window later, half of the previous window's calls still weigh: 5 + 1 + 1 ≤ 10.
+    assert (await limit.hit("k", now=start + 90)).allowed
 
 
 # --- Redis: one count shared by every process -------------------------------------------
@@ -266,6 +279,6 @@ async def test_with_redis_two_processes_share_one_count(redis_url):
     try:
         keys = await client.keys("rapport:ratelimit:test.shared:*")
         assert len(keys) == 1 and int(await client.get(keys[0])) == 3
-        assert 0 < await client.ttl(keys[0]) <= 3601
+        assert 0 < await client.ttl(keys[0]) <= 7201
     finally:
         await client.aclose()

@@ -7,8 +7,8 @@ providers, a site's own forms.
   with or without a ``sha256=`` style prefix, compared in constant time;
 * :func:`twilio_signature` / :func:`verify_twilio` — Twilio's URL-plus-parameters scheme;
 * :func:`check_timestamp` — refuse a request whose signed time is outside a replay window;
-* :class:`RateLimit` — a fixed-window counter per endpoint and key (usually the client's IP),
-  answering 429 with ``Retry-After``.
+* :class:`RateLimit` — a sliding-window counter per endpoint and key (usually the client's
+  IP), answering 429 with ``Retry-After``.
 
 The rate limiter counts in this process's memory, or in Redis when ``REDIS_URL`` is set, so
 several stateless processes behind a load balancer share one count per key (see
@@ -282,22 +282,23 @@ class RateDecision:
 
 
 class _MemoryWindows:
-    """Fixed windows counted in this process: ``(name, key, window number) → count``."""
+    """Window counts kept in this process: ``(name, key, window number) → count``."""
 
     MAX_KEYS = 100_000
 
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str, int], int] = {}
 
-    def hit(self, name: str, key: str, window: int) -> int:
+    def hit(self, name: str, key: str, window: int) -> tuple[int, int]:
+        """Count one call in ``window``; answer (previous window's count, this one's)."""
         slot = (name, key, window)
         count = self.counts.get(slot, 0) + 1
         self.counts[slot] = count
         if len(self.counts) > self.MAX_KEYS:
-            # Windows before the current one can be forgotten; a flood of addresses cannot
+            # Only this window and the one before it are read; a flood of addresses cannot
             # grow this without bound.
-            self.counts = {k: v for k, v in self.counts.items() if k[2] >= window}
-        return count
+            self.counts = {k: v for k, v in self.counts.items() if k[2] >= window - 1}
+        return self.counts.get((name, key, window - 1), 0), count
 
     def clear(self) -> None:
         self.counts.clear()
@@ -334,14 +335,20 @@ class RateLimit:
 
     ``RateLimit("webforms.submit", limit=10, period=60)``; then in the handler
     ``await limiter.check(client_ip(request))`` raises :class:`RateLimited` (429 with
-    ``Retry-After``) once a key has used its calls in the current window. Windows are fixed
-    (aligned to multiples of ``period``): cheap, one counter per key, and at worst a key gets
-    ``2 × limit`` calls across a window boundary.
+    ``Retry-After``) once a key has used its calls.
+
+    The window slides: calls are counted per fixed window (aligned to multiples of
+    ``period``), and a call is judged by this window's count plus the previous window's,
+    weighted by how much of it still lies within the last ``period`` seconds. Two counters per
+    key, no timestamps kept, and no burst of ``2 × limit`` across a window boundary as a plain
+    fixed window allows. Refused calls count too, so a client that keeps hammering stays
+    refused.
 
     Where the count lives: in this process's memory, unless the instance has ``REDIS_URL``,
-    then in Redis (``INCR`` plus ``EXPIRE``, atomic in one transaction), so all processes
-    behind a load balancer share one count. If Redis cannot be reached the call is let
-    through and counted in memory: a limiter must not take the endpoint down with it.
+    then in Redis (``INCR`` plus ``EXPIRE``, and a ``GET`` of the previous window, in one
+    transaction), so all processes behind a load balancer share one count. If Redis cannot be
+    reached the call is let through and counted in memory: a limiter must not take the
+    endpoint down with it.
     """
 
     def __init__(
@@ -358,27 +365,42 @@ class RateLimit:
         """Count one call for ``key`` and say whether it is within the limit."""
         moment = time.time() if now is None else now
         window = int(moment // self.period)
-        reset = math.ceil((window + 1) * self.period - moment)
-        count = await self._count(key, window)
-        if count > self.limit:
-            return RateDecision(False, 0, max(1, reset))
-        return RateDecision(True, self.limit - count, 0)
+        elapsed = (moment - window * self.period) / self.period  # 0 ≤ elapsed < 1
+        previous, current = await self._count(key, window)
+        used = previous * (1 - elapsed) + current
+        if used > self.limit:
+            return RateDecision(False, 0, self._retry_after(previous, current, elapsed))
+        return RateDecision(True, int(self.limit - used), 0)
+
+    def _retry_after(self, previous: int, current: int, elapsed: float) -> int:
+        """Seconds until one more call would be within the limit, if no other call comes."""
+        if current + 1 > self.limit:
+            # This window alone is full: wait for it to become the previous one and decay
+            # enough, i.e. until current·(1 − x) + 1 ≤ limit in the next window.
+            into_next = (current + 1 - self.limit) / current
+            wait = (1 - elapsed) + into_next
+        else:
+            # The previous window's share has to decay: previous·(1 − e) + current + 1 ≤ limit.
+            wait = (previous + current + 1 - self.limit) / previous - elapsed
+        return max(1, math.ceil(wait * self.period))
 
     async def check(self, key: str) -> None:
         decision = await self.hit(key)
         if not decision.allowed:
             raise RateLimited(decision.retry_after)
 
-    async def _count(self, key: str, window: int) -> int:
+    async def _count(self, key: str, window: int) -> tuple[int, int]:
         url = self.redis_url or _redis_url()
         if url:
-            name = f"rapport:ratelimit:{self.name}:{key}:{window}"
+            prefix = f"rapport:ratelimit:{self.name}:{key}:"
             try:
                 async with _redis(url).pipeline(transaction=True) as pipe:
-                    pipe.incr(name)
-                    pipe.expire(name, math.ceil(self.period) + 1)
-                    count, _ = await pipe.execute()
-                return int(count)
+                    pipe.incr(f"{prefix}{window}")
+                    # The count is read during the next window too.
+                    pipe.expire(f"{prefix}{window}", math.ceil(2 * self.period) + 1)
+                    pipe.get(f"{prefix}{window - 1}")
+                    current, _, previous = await pipe.execute()
+                return int(previous or 0), int(current)
             except Exception:  # noqa: BLE001 - fall back rather than fail the request
                 log.warning("rate limit %s: Redis unavailable, counting in memory", self.name)
         return _memory.hit(self.name, key, window)

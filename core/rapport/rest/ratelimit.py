@@ -1,19 +1,22 @@
-"""Per-token rate limits: a fixed-window counter in the database.
+"""Per-token rate limits: a sliding window over per-minute counters in the database.
 
 The counter lives in the database, not in process memory, so several app processes behind a
 load balancer share one budget per token; one upsert per request counts and reads it
 atomically on both SQLite and PostgreSQL. The limit is ``[api] rate_limit`` requests per
-minute per token in ``rapport.toml`` (default 600).
+minute per token in ``rapport.toml`` (default 600). A request is judged by this minute's
+count plus the previous minute's, weighted by the share of it still within the last sixty
+seconds (:func:`rapport.web.inbound.sliding_decision`), so no token gets twice its budget
+around the turn of a minute; a refused request is not counted.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from rapport.rest.tables import ApiRateWindow
 from rapport.runtime import current
+from rapport.web.inbound import sliding_decision
 
 WINDOW_SECONDS = 60
 DEFAULT_LIMIT = 600
@@ -35,15 +38,30 @@ def limit_per_window() -> int:
 
 
 async def count_request(token_id: int, now: float | None = None) -> tuple[bool, int]:
-    """Count one request of the token; return (allowed, seconds until the window resets)."""
+    """Count one request of the token; return (allowed, seconds to wait when refused)."""
     now = time.time() if now is None else now
     start = int(now // WINDOW_SECONDS * WINDOW_SECONDS)
     rows = await ApiRateWindow.raw(_COUNT, token_id, start)
     hits = int(rows[0]["hits"])
     if hits == 1:
-        # A new window: forget this token's older ones (the table stays one row per token).
+        # A new window: forget the token's windows before the previous one.
         await ApiRateWindow.delete().where(
-            (ApiRateWindow.token_id == token_id) & (ApiRateWindow.window_start < start)
+            (ApiRateWindow.token_id == token_id)
+            & (ApiRateWindow.window_start < start - WINDOW_SECONDS)
         )
-    retry_after = max(1, math.ceil(start + WINDOW_SECONDS - now))
-    return hits <= limit_per_window(), retry_after
+    previous = await (
+        ApiRateWindow.select(ApiRateWindow.hits)
+        .where(
+            (ApiRateWindow.token_id == token_id)
+            & (ApiRateWindow.window_start == start - WINDOW_SECONDS)
+        )
+        .first()
+    )
+    decision = sliding_decision(
+        limit_per_window(), WINDOW_SECONDS, previous["hits"] if previous else 0, hits - 1, now
+    )
+    if not decision.allowed:
+        await ApiRateWindow.update({ApiRateWindow.hits: ApiRateWindow.hits - 1}).where(
+            (ApiRateWindow.token_id == token_id) & (ApiRateWindow.window_start == start)
+        )
+    return decision.allowed, decision.retry_after

@@ -65,7 +65,7 @@ def _refuse_nul(connection: ASGIConnection) -> None:
 
 
 def _enabled_guard(plugin: str) -> Any:
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         if not current().plugins.is_enabled(plugin):
             raise NotFoundException()
 

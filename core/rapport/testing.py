@@ -17,6 +17,8 @@ test-suite gets these fixtures with nothing to import:
 * :func:`app_client` — the same web app as a context manager, for tests that seed first.
 * :func:`make_user` — create a user (owner, rep, manager) for a test.
 * :func:`enable_plugin` — enable a plugin in a started instance.
+* :func:`deliver_outbox` — run the enabled outbox consumers until they are idle, as the
+  worker does.
 * :func:`set_away` — mark a user away (skipped by round-robin assignment).
 * :func:`missing_translations` — a plugin's UI strings its catalogs do not translate.
 """
@@ -104,6 +106,18 @@ async def set_away(user_id: int, away: bool = True) -> None:
     from rapport.users.tables import User
 
     await User.update({User.away: away}).where(User.id == user_id)
+
+
+async def deliver_outbox(max_wait: float = 5.0) -> int:
+    """Run every enabled outbox consumer until none makes progress, as the worker would;
+    return how many events were handled. For tests of plugins that work through consumers."""
+    from rapport.events.delivery import Delivery, DeliveryOptions, deliver_all
+    from rapport.runtime import current
+
+    stats = await deliver_all(
+        current().plugins, Delivery("tests", DeliveryOptions(budget=30.0)), max_wait=max_wait
+    )
+    return stats.delivered
 
 
 async def enable_plugin(name: str) -> None:

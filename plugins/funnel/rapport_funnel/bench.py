@@ -267,10 +267,13 @@ class RawFunnel:
         since = str(moment - dt.timedelta(days=30))
         home = instance_currency()
         for row in q(
-            "SELECT stage_id, currency, COUNT(id) AS n, SUM(amount_minor) AS total"
-            " FROM funnel_deal WHERE (status = 'open' OR closed_at >= ?) AND pipeline_id = ?"
-            " GROUP BY stage_id, currency",
-            (since, pipeline_id),
+            "SELECT stage_id, currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM ("
+            " SELECT stage_id, currency, amount_minor FROM funnel_deal"
+            " WHERE pipeline_id = ? AND status = 'open' UNION ALL"
+            " SELECT stage_id, currency, amount_minor FROM funnel_deal"
+            " WHERE pipeline_id = ? AND status IN ('won', 'lost') AND closed_at >= ?"
+            ") AS shown GROUP BY stage_id, currency",
+            (pipeline_id, pipeline_id, since),
         ):
             column = columns.get(row["stage_id"])
             if column is not None:

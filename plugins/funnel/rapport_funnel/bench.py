@@ -284,16 +284,16 @@ class RawFunnel:
                 continue
             if column.stage["semantic"] == IN_PROGRESS:
                 sql = (
-                    f"SELECT {names} FROM funnel_deal WHERE stage_id = ? AND status = 'open'"
-                    " AND pipeline_id = ? ORDER BY stage_entered_at DESC, id DESC LIMIT ?"
+                    f"SELECT {names} FROM funnel_deal WHERE stage_id = ?"
+                    " ORDER BY stage_entered_at DESC, id DESC LIMIT ?"
                 )
-                args: tuple[Any, ...] = (column.stage["id"], pipeline_id, PAGE_SIZE + 1)
+                args: tuple[Any, ...] = (column.stage["id"], PAGE_SIZE + 1)
             else:
                 sql = (
                     f"SELECT {names} FROM funnel_deal WHERE stage_id = ? AND closed_at >= ?"
-                    " AND pipeline_id = ? ORDER BY closed_at DESC, id DESC LIMIT ?"
+                    " ORDER BY closed_at DESC, id DESC LIMIT ?"
                 )
-                args = (column.stage["id"], since, pipeline_id, PAGE_SIZE + 1)
+                args = (column.stage["id"], since, PAGE_SIZE + 1)
             rows = q(sql, args).fetchall()
             for card in rows:
                 for key in ("stage_entered_at", "closed_at"):

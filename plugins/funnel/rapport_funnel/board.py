@@ -97,8 +97,9 @@ CARD_COLUMNS = (
 )
 
 
-def _where(query: Any, pipeline_id: int, filters: BoardFilters) -> Any:
-    query = query.where(FunnelDeal.pipeline_id == pipeline_id)
+def _where(query: Any, pipeline_id: int | None, filters: BoardFilters) -> Any:
+    if pipeline_id is not None:
+        query = query.where(FunnelDeal.pipeline_id == pipeline_id)
     if filters.owner_id is not None:
         query = query.where(FunnelDeal.owner_id == filters.owner_id)
     if filters.source:
@@ -141,16 +142,17 @@ async def column_page(
     """One page of a column's cards (not yet decorated) after ``after``, and the cursor of the
     next page (None when this was the last)."""
     order = _order_column(stage)
+    # The stage alone says the pipeline and the status (a deal's status follows its stage):
+    # asking for them too let SQLite pick an index of those (0.1 s for a Won column at
+    # 100,000 deals) over the column's own.
     query = FunnelDeal.select(*CARD_COLUMNS).where(FunnelDeal.stage_id == stage["id"])
-    if is_working(stage):
-        query = query.where(FunnelDeal.status == "open")
-    else:
+    if not is_working(stage):
         query = query.where(FunnelDeal.closed_at >= closed_since(filters))
     if after is not None:
         query = query.where(
             (order < after.at) | ((order == after.at) & (FunnelDeal.id < after.deal_id))
         )
-    rows = await _where(query, pipeline_id, filters).order_by(
+    rows = await _where(query, None, filters).order_by(
         order, ascending=False
     ).order_by(FunnelDeal.id, ascending=False).limit(size + 1)
     if len(rows) <= size:

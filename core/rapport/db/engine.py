@@ -154,7 +154,10 @@ class _InlineTransaction(SQLiteTransaction):
         self._committed = True
 
     async def rollback(self) -> None:
-        self.connection.raw.execute("ROLLBACK")
+        # SQLite ends the transaction itself on some errors (a full disk...): rolling back
+        # again would raise and hide the error that caused it.
+        if self.connection.raw.in_transaction:
+            self.connection.raw.execute("ROLLBACK")
         self._rolled_back = True
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:  # type: ignore[override]
@@ -271,13 +274,13 @@ class KeptSQLiteEngine(SQLiteEngine):
         writer = self._writer_state()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.busy_timeout
-        if writer.lock.locked():
-            try:
-                await asyncio.wait_for(writer.lock.acquire(), self.busy_timeout)
-            except TimeoutError:
-                raise sqlite3.OperationalError("database is locked") from None
-        else:
-            await writer.lock.acquire()
+        try:
+            # asyncio.timeout, not wait_for: no task per write. Bounded even in the process, so a
+            # writer that the lock's holder is itself waiting for fails instead of hanging.
+            async with asyncio.timeout(self.busy_timeout):
+                await writer.lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
         return writer, deadline
 
     async def _writer_connection(self, writer: _Writer, deadline: float) -> sqlite3.Connection:

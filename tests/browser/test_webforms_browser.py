@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -160,11 +161,20 @@ def _visit(browser, new_page, live_server, site, unique, form, pipeline) -> None
     expect(host.get_by_role("status")).to_have_text("Thanks, we will call you.")
 
     async def matched():
-        from rapport.api import contacts_by_phone
+        from rapport.api import contacts_by_phone, timeline
 
-        return await contacts_by_phone("+79125550123")
+        refs = await contacts_by_phone("+79125550123")
+        entries = await timeline(refs[0].id) if refs else []
+        return refs, sum(1 for e in entries if e["kind"] == "form_submitted")
 
-    refs = _in_server_db(settings, matched)
+    # The thank-you text means the submission is stored; the server's worker makes it part of
+    # the contact a moment later.
+    deadline = time.monotonic() + 20
+    refs, submitted = _in_server_db(settings, matched)
+    while submitted < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        refs, submitted = _in_server_db(settings, matched)
+    assert submitted == 2
     assert len(refs) == 1  # matched, not duplicated
     assert contact_url.endswith(f"/contacts/{refs[0].id}")
     rep.goto(contact_url)

@@ -121,12 +121,28 @@ class FunnelDealStage(Table, tablename="funnel_deal_stage"):
     owner_id = Integer(null=True, default=None)  # the deal's, now
     source = Varchar(length=120, default="")  # the deal's, now
     created_at = Timestamptz(default=TimestamptzNow())  # the deal's: the report's cohort
+    created_day = Varchar(length=10, default="")  # of created_at, UTC: 'YYYY-MM-DD'
     first_entered_at = Timestamptz(default=TimestamptzNow())
     visits = Integer(default=0)  # history rows into the stage (stays)
     stays_done = Integer(default=0)  # of those, the finished ones
     seconds = BigInt(default=0)  # time the finished stays took
     moved_on = Integer(default=0)  # 1: went from here to a later stage other than Lost
     furthest = Integer(default=0)  # 1: the deal's furthest working stage, or Won while won
+
+
+class FunnelStageDaily(Table, tablename="funnel_stage_daily"):
+    """``funnel_deal_stage`` added up per pipeline, stage, creation day (UTC) and source:
+    what a report over whole days without an owner filter reads."""
+
+    pipeline_id = Integer()
+    stage_id = Integer()
+    created_day = Varchar(length=10, default="")
+    source = Varchar(length=120, default="")
+    entered = Integer(default=0)
+    moved_on = Integer(default=0)
+    furthest = Integer(default=0)
+    stayed = Integer(default=0)
+    seconds = BigInt(default=0)
 
 
 class FunnelLeadIntake(Table, tablename="funnel_lead_intake"):
@@ -159,4 +175,5 @@ TABLES = [
     FunnelLeadIntake,
     FunnelGoal,
     FunnelDealStage,
+    FunnelStageDaily,
 ]

@@ -1,10 +1,11 @@
-"""The reports' summary of the stage history: ``funnel_deal_stage``, its indexes, its rows.
+"""The reports' summary of the stage history: ``funnel_deal_stage`` (one row per deal and
+stage it entered) and ``funnel_stage_daily`` (their sums per pipeline, stage, creation day and
+source), their indexes and their rows; see ``rapport_funnel.stage_summary``.
 
-One row per deal and stage it entered (see ``rapport_funnel.stage_summary``). The table is
-created from a class frozen here, in a raw step (Piccolo runs raw steps before the tables of
-the same migration, and the backfill needs the table), then filled from the existing history
-by one set-based ``INSERT … SELECT`` — the same statement the plugin uses per deal — on
-SQLite and PostgreSQL alike.
+The tables are created from classes frozen here, in a raw step (Piccolo runs raw steps before
+the tables of the same migration, and the backfill needs the tables), then filled from the
+existing history by two set-based ``INSERT … SELECT`` statements — the ones the plugin uses —
+on SQLite and PostgreSQL alike, before their indexes are built.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -18,11 +19,17 @@ DESCRIPTION = "funnel: stage summary for the reports"
 
 # A statement frozen here rather than imported, so later changes to the plugin's statement
 # need a migration of their own.
+DAY_SQL = {
+    "sqlite": "substr(d.created_at, 1, 10)",
+    "postgres": "to_char(d.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+}
+
 BACKFILL = (
     "INSERT INTO funnel_deal_stage (deal_id, stage_id, pipeline_id, owner_id, source,"
-    " created_at, first_entered_at, visits, stays_done, seconds, moved_on, furthest)"
+    " created_at, created_day, first_entered_at, visits, stays_done, seconds, moved_on,"
+    " furthest)"
     " SELECT h.deal_id, h.to_stage_id, d.pipeline_id, d.owner_id, d.source, d.created_at,"
-    " MIN(h.entered_at), COUNT(*),"
+    " DAY_SQL, MIN(h.entered_at), COUNT(*),"
     " SUM(CASE WHEN h.left_at IS NOT NULL THEN 1 ELSE 0 END),"
     " SUM(CASE WHEN h.left_at IS NOT NULL THEN COALESCE(h.seconds_in_stage, 0) ELSE 0 END),"
     " CASE WHEN EXISTS (SELECT 1 FROM funnel_stage_history m"
@@ -42,14 +49,28 @@ BACKFILL = (
     " d.status, d.stage_id, s.id, s.semantic"
 )
 
+DAILY_BACKFILL = (
+    "INSERT INTO funnel_stage_daily (pipeline_id, stage_id, created_day, source, entered,"
+    " moved_on, furthest, stayed, seconds)"
+    " SELECT pipeline_id, stage_id, created_day, source, COUNT(*), SUM(moved_on),"
+    " SUM(furthest), SUM(CASE WHEN stays_done > 0 THEN 1 ELSE 0 END), SUM(seconds)"
+    " FROM funnel_deal_stage GROUP BY pipeline_id, stage_id, created_day, source"
+)
+
 INDEXES = [
     # One deal's rows, for the refresh after each change; one row per deal and stage.
     "CREATE UNIQUE INDEX funnel_deal_stage_deal ON funnel_deal_stage (deal_id, stage_id)",
-    # The reports: per stage of a pipeline, the cohort's creation-time range, with every
-    # column they filter on or add up, so the range is read from the index alone.
+    # One owner's cohort (the reports' owner filter), per stage.
+    "CREATE INDEX funnel_deal_stage_owner ON funnel_deal_stage"
+    " (pipeline_id, owner_id, stage_id, created_at)",
+    # Any other cohort (a period not in whole days): per stage, the creation-time range,
+    # with every column the reports filter on or add up, read from the index alone.
     "CREATE INDEX funnel_deal_stage_cohort ON funnel_deal_stage"
-    " (pipeline_id, stage_id, created_at, owner_id, source, visits, stays_done, seconds,"
-    " moved_on, furthest)",
+    " (pipeline_id, stage_id, created_at, owner_id, source, stays_done, seconds, moved_on,"
+    " furthest)",
+    # The daily sums: the upsert's key, and the reports' range of days per stage.
+    "CREATE UNIQUE INDEX funnel_stage_daily_key ON funnel_stage_daily"
+    " (pipeline_id, stage_id, created_day, source)",
 ]
 
 
@@ -60,12 +81,25 @@ class _DealStage(Table, tablename="funnel_deal_stage"):
     owner_id = Integer(null=True, default=None)
     source = Varchar(length=120, default="")
     created_at = Timestamptz(default=TimestamptzNow())
+    created_day = Varchar(length=10, default="")
     first_entered_at = Timestamptz(default=TimestamptzNow())
     visits = Integer(default=0)
     stays_done = Integer(default=0)
     seconds = BigInt(default=0)
     moved_on = Integer(default=0)
     furthest = Integer(default=0)
+
+
+class _StageDaily(Table, tablename="funnel_stage_daily"):
+    pipeline_id = Integer()
+    stage_id = Integer()
+    created_day = Varchar(length=10, default="")
+    source = Varchar(length=120, default="")
+    entered = Integer(default=0)
+    moved_on = Integer(default=0)
+    furthest = Integer(default=0)
+    stayed = Integer(default=0)
+    seconds = BigInt(default=0)
 
 
 async def forwards():
@@ -75,10 +109,13 @@ async def forwards():
         from piccolo.engine import engine_finder
 
         engine = engine_finder()
+        day = DAY_SQL["sqlite" if engine.engine_type == "sqlite" else "postgres"]
         await _DealStage.create_table().run()
+        await _StageDaily.create_table().run()
         # Filled before the indexes are built: one sort per index instead of 450,000 inserts
         # into each.
-        await engine.run_ddl(BACKFILL)
+        await engine.run_ddl(BACKFILL.replace("DAY_SQL", day))
+        await engine.run_ddl(DAILY_BACKFILL)
         for statement in INDEXES:
             await engine.run_ddl(statement)
 

@@ -1,14 +1,18 @@
-"""The cohort reports' one query: per stage, sums over the stage summary's rows.
+"""The cohort reports' one query: per stage, sums over the stage summary.
 
 Conversion and velocity count the deals **created in the period** (a cohort) of one
-pipeline, optionally one owner's or one source's. Each reads ``funnel_deal_stage`` (one row
-per deal and stage it entered, see ``rapport_funnel.stage_summary``) by its covering index:
-one range of creation times per stage, so the work grows with the cohort, not the history,
-and no ``COUNT(DISTINCT …)`` is needed since the rows are distinct deals already.
+pipeline, optionally one owner's or one source's (see ``rapport_funnel.stage_summary``).
+A period of whole UTC days without an owner filter — what the report pages ask — reads the
+daily sums (``funnel_stage_daily``: a row per stage, day and source, so two years are a few
+thousand rows whatever the number of deals). An owner filter reads that owner's rows of
+``funnel_deal_stage`` (one per deal and stage it entered) by its index; any other period
+reads the deal rows by creation time. No ``COUNT(DISTINCT …)`` is needed anywhere: each row
+is one deal at one stage already.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,20 +31,43 @@ class StageTotals:
     seconds: int = 0  # what all finished stays in it took
 
 
-def cohort_sql(filters: ReportFilters, stage_ids: list[int]) -> tuple[str, list[Any]]:
-    """The grouped statement over the summary for ``stage_ids`` of ``filters.pipeline_id``,
-    with its arguments in Piccolo's ``{}`` style."""
+def _whole_day(moment: dt.datetime) -> bool:
+    """A UTC midnight: the daily sums can answer from it."""
+    return moment.tzinfo is not None and moment.astimezone(dt.UTC).time() == dt.time(0)
+
+
+def daily_sql(filters: ReportFilters, stage_ids: list[int]) -> tuple[str, list[Any]]:
+    """The grouped statement over the daily sums (whole days, no owner filter)."""
     marks = ", ".join("{}" for _ in stage_ids)
-    where = [
-        "pipeline_id = {}",
-        f"stage_id IN ({marks})",
-        "created_at >= {}",
-        "created_at < {}",
+    where = ["pipeline_id = {}", f"stage_id IN ({marks})", "created_day >= {}",
+             "created_day < {}"]
+    args: list[Any] = [
+        filters.pipeline_id, *stage_ids,
+        filters.since.astimezone(dt.UTC).date().isoformat(),
+        filters.until.astimezone(dt.UTC).date().isoformat(),
     ]
-    args: list[Any] = [filters.pipeline_id, *stage_ids, filters.since, filters.until]
-    if filters.owner_id is not None:
+    if filters.source:
+        where.append("source = {}")
+        args.append(filters.source)
+    sql = (
+        "SELECT stage_id, SUM(entered) AS entered, SUM(moved_on) AS moved_on,"
+        " SUM(furthest) AS furthest, SUM(stayed) AS stayed, SUM(seconds) AS seconds"
+        f" FROM funnel_stage_daily WHERE {' AND '.join(where)} GROUP BY stage_id"
+    )
+    return sql, args
+
+
+def cohort_sql(filters: ReportFilters, stage_ids: list[int]) -> tuple[str, list[Any]]:
+    """The grouped statement over the deal rows for ``stage_ids`` of
+    ``filters.pipeline_id``, with its arguments in Piccolo's ``{}`` style."""
+    marks = ", ".join("{}" for _ in stage_ids)
+    where = ["pipeline_id = {}"]
+    args: list[Any] = [filters.pipeline_id]
+    if filters.owner_id is not None:  # first, as in the owner index
         where.append("owner_id = {}")
         args.append(filters.owner_id)
+    where += [f"stage_id IN ({marks})", "created_at >= {}", "created_at < {}"]
+    args += [*stage_ids, filters.since, filters.until]
     if filters.source:
         where.append("source = {}")
         args.append(filters.source)
@@ -57,7 +84,11 @@ async def stage_totals(filters: ReportFilters, stage_ids: list[int]) -> dict[int
     """Per stage id, the cohort's totals (stages nobody entered are absent)."""
     if filters.pipeline_id is None or not stage_ids:
         return {}
-    sql, args = cohort_sql(filters, sorted(set(stage_ids)))
+    ids = sorted(set(stage_ids))
+    if filters.owner_id is None and _whole_day(filters.since) and _whole_day(filters.until):
+        sql, args = daily_sql(filters, ids)
+    else:
+        sql, args = cohort_sql(filters, ids)
     rows = await FunnelDealStage.raw(sql, *args)
     return {
         int(r["stage_id"]): StageTotals(

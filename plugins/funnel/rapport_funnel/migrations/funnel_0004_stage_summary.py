@@ -1,6 +1,7 @@
 """The reports' summary of the stage history: ``funnel_deal_stage`` (one row per deal and
 stage it entered) and ``funnel_stage_daily`` (their sums per pipeline, stage, creation day and
-source), their indexes and their rows; see ``rapport_funnel.stage_summary``.
+source), their indexes and their rows; see ``rapport_funnel.stage_summary``. Also two
+covering indexes on deals for the reports that count closed deals and deals per owner.
 
 The tables are created from classes frozen here, in a raw step (Piccolo runs raw steps before
 the tables of the same migration, and the backfill needs the tables), then filled from the
@@ -71,6 +72,13 @@ INDEXES = [
     # The daily sums: the upsert's key, and the reports' range of days per stage.
     "CREATE UNIQUE INDEX funnel_stage_daily_key ON funnel_stage_daily"
     " (pipeline_id, stage_id, created_day, source)",
+    # The reports on closed deals (lost reasons, attribution, per rep): deals closed in the
+    # period with what they filter, group and add up, so they are read from the index alone.
+    "CREATE INDEX funnel_deal_closed_sums ON funnel_deal (status, closed_at, pipeline_id,"
+    " owner_id, source, currency, amount_minor, lost_reason_id, utm_campaign)",
+    # Per rep: deals created in the period by owner, from the index alone.
+    "CREATE INDEX funnel_deal_cohort_owner ON funnel_deal"
+    " (pipeline_id, created_at, owner_id, source)",
 ]
 
 

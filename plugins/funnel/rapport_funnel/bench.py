@@ -240,7 +240,9 @@ class RawFunnel:
         )
         return {r["id"]: r["name"] for r in rows}
 
-    def _common(self, pipeline_id: int) -> dict[str, Any]:
+    def _common(self, pipeline_id: int, *, report: bool = False) -> dict[str, Any]:
+        from rapport_funnel.reports.summary import SOURCES_SQL
+
         q = self.db.execute
         pipelines = q(
             "SELECT * FROM funnel_pipeline WHERE archived = 0 ORDER BY sort, id"
@@ -249,14 +251,14 @@ class RawFunnel:
             (r["id"], r["name"])
             for r in q("SELECT id, name FROM rapport_user WHERE is_active = 1 ORDER BY name")
         ]
-        sources = [
-            r["source"]
-            for r in q(
-                "SELECT DISTINCT source FROM funnel_deal WHERE pipeline_id = ? AND source <> ''"
-                " ORDER BY source",
-                (pipeline_id,),
-            )
-        ]
+        # The report pages read the sources from the stage summary, the board from the deals.
+        sql = (
+            SOURCES_SQL.replace("{}", "?")
+            if report
+            else "SELECT DISTINCT source FROM funnel_deal WHERE pipeline_id = ? AND source <> ''"
+            " ORDER BY source"
+        )
+        sources = [r["source"] for r in q(sql, (pipeline_id,))]
         return {"pipelines": pipelines, "owners": owners, "sources": sources}
 
     def board(self, token: str, pipeline_id: int) -> str:
@@ -468,7 +470,7 @@ class RawFunnel:
             "owner": "",
             "source": "",
         }
-        common = self._common(pipeline_id)
+        common = self._common(pipeline_id, report=True)
         return self.baseline.render(
             "funnel/report.html",
             **self.baseline._page(user, "/funnel/reports/conversion"),

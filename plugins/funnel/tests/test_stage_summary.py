@@ -284,3 +284,12 @@ def test_the_migration_backfills_with_the_plugins_statements():
     for engine, day in migration.DAY_SQL.items():
         assert migration.BACKFILL.replace("DAY_SQL", day) == rebuild_sql(engine)
     assert migration.DAILY_BACKFILL == DAILY_REBUILD_SQL
+
+
+async def test_the_reports_source_filter_lists_what_the_deals_list(varied):
+    from rapport_funnel.board import sources_of as from_deals
+    from rapport_funnel.reports.summary import sources_of
+
+    listed = await sources_of(varied["pipeline"])
+    assert listed == await from_deals(varied["pipeline"])
+    assert "partner" in listed and "web form" in listed  # I's new source, the lead's

@@ -72,6 +72,9 @@ INDEXES = [
     # The daily sums: the upsert's key, and the reports' range of days per stage.
     "CREATE UNIQUE INDEX funnel_stage_daily_key ON funnel_stage_daily"
     " (pipeline_id, stage_id, created_day, source)",
+    # The reports' source filter: the sources of a pipeline, from the index alone.
+    "CREATE INDEX funnel_stage_daily_sources ON funnel_stage_daily"
+    " (pipeline_id, source, entered)",
     # The reports on closed deals (lost reasons, attribution, per rep): deals closed in the
     # period with what they filter, group and add up, so they are read from the index alone.
     "CREATE INDEX funnel_deal_closed_sums ON funnel_deal (status, closed_at, pipeline_id,"

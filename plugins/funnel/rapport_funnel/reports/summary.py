@@ -100,3 +100,17 @@ async def stage_totals(filters: ReportFilters, stage_ids: list[int]) -> dict[int
         )
         for r in rows
     }
+
+
+SOURCES_SQL = (
+    "SELECT DISTINCT source FROM funnel_stage_daily"
+    " WHERE pipeline_id = {} AND source <> '' AND entered > 0 ORDER BY source"
+)
+
+
+async def sources_of(pipeline_id: int) -> list[str]:
+    """The sources the pipeline's deals came from, for the reports' filter: the same list
+    as from the deals (every deal has a summary row, and a daily sum with deals in it is a
+    source some deal has now), read from the daily sums' index instead of every deal."""
+    rows = await FunnelDealStage.raw(SOURCES_SQL, pipeline_id)
+    return [r["source"] for r in rows]

@@ -14,6 +14,7 @@ from rapport.activities.service import (
     open_tasks,
     timeline,
 )
+from rapport.activities.subjects import SubjectLink
 from rapport.activities.summary import (
     activity_counts,
     open_tasks_of_subjects,
@@ -176,6 +177,7 @@ __all__ = [
     "SettingField",
     "Settings",
     "SignatureInvalid",
+    "SubjectLink",
     "TaskCompleted",
     "Theme",
     "ValidationError",

@@ -287,6 +287,18 @@ def resolve_caller(phone: str) -> Any:
     """
 
 
+@hookspec(firstresult=True)
+def resolve_subject_links(subject_type: str, subject_ids: list[str]) -> Any:
+    """Return ``{subject_id: SubjectLink}`` for subjects of ``subject_type`` this plugin owns.
+
+    Called while a contact's timeline is rendered, once per subject type present on the page,
+    with every id of that type on it (as strings, as activities store them). A plugin answers
+    for its own types and returns ``None`` for the others; the first non-None result wins.
+    Ids left out of the answer (deleted objects, objects the user may not open) get no link.
+    An exception is logged and leaves the page's subjects unlinked.
+    """
+
+
 # --- contact lifecycle ------------------------------------------------------------------------
 
 

@@ -17,6 +17,8 @@ test-suite gets these fixtures with nothing to import:
 * :func:`app_client` — the same web app as a context manager, for tests that seed first.
 * :func:`make_user` — create a user (owner, rep, manager) for a test.
 * :func:`enable_plugin` — enable a plugin in a started instance.
+* :func:`deliver_outbox` — run the enabled outbox consumers until they are idle, as the
+  worker does.
 * :func:`set_away` — mark a user away (skipped by round-robin assignment).
 * :func:`missing_translations` — a plugin's UI strings its catalogs do not translate.
 """
@@ -38,6 +40,7 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 
 from rapport.settings import Settings
+from rapport.testing_pg import CloneSupply, run_admin
 
 TEST_DATABASE_ENV = "RAPPORT_TEST_DATABASE_URL"
 _counter = itertools.count()
@@ -105,6 +108,18 @@ async def set_away(user_id: int, away: bool = True) -> None:
     await User.update({User.away: away}).where(User.id == user_id)
 
 
+async def deliver_outbox(max_wait: float = 5.0) -> int:
+    """Run every enabled outbox consumer until none makes progress, as the worker would;
+    return how many events were handled. For tests of plugins that work through consumers."""
+    from rapport.events.delivery import Delivery, DeliveryOptions, deliver_all
+    from rapport.runtime import current
+
+    stats = await deliver_all(
+        current().plugins, Delivery("tests", DeliveryOptions(budget=30.0)), max_wait=max_wait
+    )
+    return stats.delivered
+
+
 async def enable_plugin(name: str) -> None:
     """Enable a plugin in the started instance the way an administrator does (seeding too)."""
     from rapport.plugins import state
@@ -132,24 +147,6 @@ def _with_database(url: str, name: str) -> str:
     return urlunparse(parsed._replace(path=f"/{name}"))
 
 
-async def _pg_admin(url: str, *statements: str) -> None:
-    import asyncpg
-
-    parsed = urlparse(url)
-    connection = await asyncpg.connect(
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database="postgres",
-    )
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def _build_template(settings: Settings) -> None:
     from rapport import bootstrap
 
@@ -163,12 +160,12 @@ def rapport_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = os.environ.get(TEST_DATABASE_ENV)
     if server:
         name = f"rapport_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}"'))
+        asyncio.run(run_admin(server, f'CREATE DATABASE "{name}"'))
         asyncio.run(
             _build_template(_settings(tmp_path_factory.mktemp("tpl"), _with_database(server, name)))
         )
         yield name
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         directory = tmp_path_factory.mktemp("template")
         path = directory / "template.sqlite3"
@@ -176,14 +173,31 @@ def rapport_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield str(path)
 
 
-@pytest.fixture
-def rapport_settings(tmp_path: Path, rapport_template: str) -> Iterator[Settings]:
+@pytest.fixture(scope="session")
+def _postgres_clones(rapport_template: str) -> Iterator[CloneSupply | None]:
+    """On PostgreSQL, the supply of per-test databases cloned from the template."""
     server = os.environ.get(TEST_DATABASE_ENV)
-    if server:
-        name = f"rapport_t_{os.getpid()}_{next(_counter)}"
-        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{rapport_template}"'))
-        yield _settings(tmp_path, _with_database(server, name))
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    if not server:
+        yield None
+        return
+    supply = CloneSupply(server, rapport_template)
+    try:
+        yield supply
+    finally:
+        supply.close()
+
+
+@pytest.fixture
+def rapport_settings(
+    tmp_path: Path, rapport_template: str, _postgres_clones: CloneSupply | None
+) -> Iterator[Settings]:
+    server = os.environ.get(TEST_DATABASE_ENV)
+    if server and _postgres_clones is not None:
+        name = _postgres_clones.take()
+        try:
+            yield _settings(tmp_path, _with_database(server, name))
+        finally:
+            _postgres_clones.give_back(name)
     else:
         path = tmp_path / "rapport.sqlite3"
         shutil.copyfile(rapport_template, path)

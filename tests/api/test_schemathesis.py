@@ -68,13 +68,14 @@ async def _seed(instance_settings: Any) -> str:
 def fuzzed_instance(
     tmp_path_factory: pytest.TempPathFactory, rapport_template: str
 ) -> Iterator[dict[str, Any]]:
-    from rapport.testing import TEST_DATABASE_ENV, _pg_admin, _settings, _with_database
+    from rapport.testing import TEST_DATABASE_ENV, _settings, _with_database
+    from rapport.testing_pg import run_admin
 
     data_dir = tmp_path_factory.mktemp("schemathesis")
     server = os.environ.get(TEST_DATABASE_ENV)
     name = f"rapport_fuzz_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     if server:
-        asyncio.run(_pg_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{rapport_template}"'))
+        asyncio.run(run_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{rapport_template}"'))
         url = _with_database(server, name)
     else:
         path = Path(data_dir) / "rapport.sqlite3"
@@ -89,7 +90,7 @@ def fuzzed_instance(
 
     shutdown_lifespans()  # the app's on_shutdown stops the instance it started
     if server:
-        asyncio.run(_pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _operations(fuzzed_instance: dict[str, Any]) -> list[Any]:

@@ -56,13 +56,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, rapport_template: str)
     if not Path(CHROMIUM).exists():
         pytest.skip("browser tests: chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="browser tests: playwright is not installed")
-    from rapport.testing import TEST_DATABASE_ENV, _pg_admin, _settings, _with_database
+    from rapport.testing import TEST_DATABASE_ENV, _settings, _with_database
+    from rapport.testing_pg import run_admin
 
     data_dir = tmp_path_factory.mktemp("browser")
     server_db = os.environ.get(TEST_DATABASE_ENV)
     if server_db:
         name = f"rapport_browser_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        asyncio.run(_pg_admin(server_db, f'CREATE DATABASE "{name}" TEMPLATE "{rapport_template}"'))
+        asyncio.run(run_admin(server_db, f'CREATE DATABASE "{name}" TEMPLATE "{rapport_template}"'))
         url = _with_database(server_db, name)
     else:
         shutil.copyfile(rapport_template, data_dir / "rapport.sqlite3")
@@ -108,7 +109,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, rapport_template: str)
         process.kill()
     log.close()
     if server_db:
-        asyncio.run(_pg_admin(server_db, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(run_admin(server_db, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

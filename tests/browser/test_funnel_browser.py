@@ -1,6 +1,8 @@
 """The sales funnel in a real browser: an admin creates a pipeline, adds a deal from a
 contact card, drags it across two stages, loses another deal with a reason; the board, the
-deal's history, the contact's timeline and the conversion report all show it."""
+deal's history, the contact's timeline and the conversion report all show it. A long column
+shows a page of cards and loads the rest with "Show more"; a drag from it updates both
+columns' counts and sums and keeps the loaded cards."""
 
 from __future__ import annotations
 
@@ -167,6 +169,76 @@ def _seed_board(live_server: dict, unique: str) -> int:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, run()).result()
+
+
+def _seed_column(live_server: dict, pipeline_id: int, count: int, unique: str) -> None:
+    """``count`` deals in the pipeline's first stage, written from the test process."""
+    from rapport import bootstrap
+
+    async def run() -> None:
+        from rapport_funnel.deals import create_deal
+
+        await bootstrap.start(live_server["settings"], call_startup=False)
+        try:
+            for i in range(count):
+                await create_deal({"title": f"Lot {i:02d} {unique}", "pipeline_id": pipeline_id,
+                                   "amount": "100"})
+        finally:
+            await bootstrap.stop()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
+
+
+def _head(page: Page, stage: str):
+    return page.locator("#board .funnel-col", has=page.locator("h2", has_text=stage))
+
+
+def test_a_long_column_loads_more_and_a_drag_keeps_what_is_loaded(new_page, unique, live_server):
+    from rapport_funnel.board import PAGE_SIZE
+
+    page = new_page("admin", width=1600)
+    page.goto("/admin/plugins")
+    page.get_by_role("button", name="Enable Sales funnel").click()
+    expect(page.locator("#plugin-funnel")).to_have_attribute("data-state", "enabled")
+    try:
+        page.goto("/funnel/settings")
+        page.get_by_label("Name", exact=True).fill(f"Long {unique}")
+        page.get_by_label("Stages, one per line: name, probability").fill("Lead, 10\nDemo, 40")
+        page.get_by_role("button", name="Create pipeline").click()
+        page.wait_for_url(re.compile(r"/funnel/settings/pipelines/\d+$"))
+        pipeline_id = int(page.url.rsplit("/", 1)[1])
+        total = PAGE_SIZE + 6
+        _seed_column(live_server, pipeline_id, total, unique)
+
+        page.set_viewport_size({"width": 1600, "height": 700})
+        page.goto(f"/funnel/pipelines/{pipeline_id}")
+        lead = _column(page, "Lead").locator(".deal-card")
+        expect(lead).to_have_count(PAGE_SIZE)  # a page up front, the newest first
+        expect(lead.first).to_contain_text(f"Lot {total - 1:02d} {unique}")
+        expect(_head(page, "Lead").locator("[data-count]")).to_have_text(str(total))
+        expect(_head(page, "Lead").locator("[data-sum]")).to_have_text("RUB2,600")
+        _head(page, "Lead").get_by_role("button", name="Show more").click()
+        expect(lead).to_have_count(total)
+        expect(lead.last).to_contain_text(f"Lot 00 {unique}")
+        expect(_head(page, "Lead").get_by_role("button", name="Show more")).to_have_count(0)
+
+        page.evaluate("window.scrollTo(0, 0)")
+        name = f"Lot {total - 2:02d} {unique}"  # the second card: both columns in view
+        moved = page.locator(".deal-card", has_text=name)
+        _drag(page, moved, _column(page, "Demo"))
+        expect(_column(page, "Demo").locator(".deal-card", has_text=name)).to_be_visible()
+        expect(_head(page, "Demo").locator("[data-count]")).to_have_text("1")
+        expect(_head(page, "Demo").locator("[data-sum]")).to_have_text("RUB100")
+        expect(_head(page, "Lead").locator("[data-count]")).to_have_text(str(total - 1))
+        expect(_head(page, "Lead").locator("[data-sum]")).to_have_text("RUB2,500")
+        expect(lead).to_have_count(total - 1)  # the loaded page stayed loaded
+        page.reload()  # what the server stored
+        expect(_column(page, "Demo").locator(".deal-card", has_text=name)).to_be_visible()
+    finally:
+        page.goto("/admin/plugins")
+        page.get_by_role("button", name="Disable Sales funnel").click()
+        expect(page.locator("#plugin-funnel")).to_have_attribute("data-state", "disabled")
 
 
 def test_board_screenshots(new_page, unique, live_server, tmp_path):

@@ -294,3 +294,42 @@ async def test_hook_register_static_dirs(ui):
     assert (await client.get("/static/plugins/uikit/missing.js")).status_code == 404
     await state.disable("uikit")
     assert (await client.get(url)).status_code == 404
+
+
+async def test_hook_resolve_subject_links(ui, make_plugin):
+    from rapport.api import SubjectLink, log_activity
+    from rapport.runtime import current
+
+    client, contact_id = ui
+    asked: list[tuple[str, list[str]]] = []
+
+    @hookimpl
+    async def resolve_subject_links(subject_type, subject_ids):
+        asked.append((subject_type, subject_ids))
+        if subject_type == "order":
+            # Order 9 is gone: left out of the answer, its entry shows no link.
+            return {i: SubjectLink(f"Order №{i}", f"/orders/{i}") for i in subject_ids if i != "9"}
+        if subject_type == "broken":
+            raise RuntimeError("resolver bug")
+        return None
+
+    current().plugins.add(make_plugin("orders", resolve_subject_links))
+    for order in ("7", "7", "8", "9"):
+        await log_activity(contact_id, "note", body=f"about {order}", subject_type="order",
+                           subject_id=order)
+    await log_activity(contact_id, "note", body="about a broken one", subject_type="broken",
+                       subject_id="1")
+    await log_activity(contact_id, "note", body="about nothing")
+
+    card = await _get(client, f"/contacts/{contact_id}")
+    assert "activity-subject" not in card  # the plugin is disabled: no links
+    assert asked == []
+
+    await state.enable("orders")
+    card = await _get(client, f"/contacts/{contact_id}")
+    assert card.count('<a class="activity-subject" href="/orders/7">Order №7</a>') == 2
+    assert card.count('<a class="activity-subject" href="/orders/8">Order №8</a>') == 1
+    assert "/orders/9" not in card and "about 9" in card
+    assert "about a broken one" in card  # a failing resolver leaves the entry unlinked
+    # One call per subject type for the whole page, every id of the type at once.
+    assert sorted(asked) == [("broken", ["1"]), ("order", ["7", "8", "9"])]

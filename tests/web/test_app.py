@@ -104,3 +104,21 @@ async def test_requires_permission_guards_a_plugin_route(rapport_settings):
         assert refused.status_code == 403 and "contacts.merge" in refused.text
         await sign_in("boss@example.com")
         assert (await client.get("/guarded/report")).json() == {"rows": 3}
+
+
+def test_no_guard_or_handler_of_the_app_runs_in_a_thread(rapport_settings):
+    # Litestar runs a plain-function guard or handler in a worker thread. On every request
+    # that is two thread switches, and the loop's inline SQLite reads then wait for the GIL
+    # behind the worker: a signed-in page paid about a millisecond for it.
+    import inspect
+
+    app = create_app(rapport_settings, PluginRegistry())
+    seen = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            for guard in handler.resolve_guards():
+                seen += 1
+                assert inspect.iscoroutinefunction(guard), (route.path, guard)
+            runs_in_thread = handler.has_sync_callable and handler.sync_to_thread
+            assert not runs_in_thread, (route.path, handler)
+    assert seen > 50  # every route carries the login guard at least

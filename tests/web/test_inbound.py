@@ -198,7 +198,7 @@ async def test_the_limiter_answers_429_with_retry_after_per_address():
         answers = [(await client.post("/hook", content=body, headers=headers)) for _ in range(4)]
         assert [a.status_code for a in answers] == [201, 201, 201, 429]
         retry_after = int(answers[-1].headers["retry-after"])
-        assert 1 <= retry_after <= 3600
+        assert 1 <= retry_after <= 2 * 3600  # a full window decays into the next one
         assert answers[-1].json()["detail"] == "too many requests"
     decision = await limiter.hit("198.51.100.7")  # another address has its own count
     assert decision.allowed and decision.remaining == 2
@@ -210,10 +210,11 @@ async def test_the_window_slides_and_says_when_to_come_back():
     assert (await limit.hit("k", now=start)).allowed
     assert (await limit.hit("k", now=start + 1)).allowed
     refused = await limit.hit("k", now=start + 15)
-    # Three calls counted (the refused one too): the next one is within the limit once the
-    # window's weight has fallen to one call, 40 s into the next window.
-    assert not refused.allowed and refused.retry_after == 85
-    assert (await limit.hit("k", now=start + 15 + 85)).allowed
+    # The refused call is not counted: one more fits once the two calls' window weighs one
+    # call, half-way into the next window.
+    assert not refused.allowed and refused.retry_after == 75
+    assert not (await limit.hit("k", now=start + 89)).allowed
+    assert (await limit.hit("k", now=start + 90)).allowed
 
 
 async def test_no_double_burst_across_a_window_boundary():
@@ -278,7 +279,7 @@ async def test_with_redis_two_processes_share_one_count(redis_url):
     client = Redis.from_url(redis_url)
     try:
         keys = await client.keys("rapport:ratelimit:test.shared:*")
-        assert len(keys) == 1 and int(await client.get(keys[0])) == 3
+        assert len(keys) == 1 and int(await client.get(keys[0])) == 2  # the refused one uncounted
         assert 0 < await client.ttl(keys[0]) <= 7201
     finally:
         await client.aclose()

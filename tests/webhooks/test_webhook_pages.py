@@ -80,15 +80,34 @@ async def test_ping_rotate_pause_resume_and_the_banner(admin_client, receiver):
     )
     base = f"/admin/webhooks/{subscription['id']}"
 
+    # A rotation keeps the old secret signing for a day, so the receiver can switch over.
     rotated = await post(client, f"{base}/rotate")
     new = SECRET.search(rotated.text).group(1)
-    assert new != old
+    assert new != old and "data-old-secret" in rotated.text
     pinged = await post(client, f"{base}/ping")
-    assert 'data-sent="delivered"' in pinged.text
+    assert 'data-sent="delivered"' in pinged.text and "data-old-secret" in pinged.text
     ping = receiver.requests[-1]
     assert ping.json()["type"] == "webhook.ping"
+    assert ping.headers["rapport-signature"].count("v1=") == 2
+    assert verify_signature(new, ping.headers["rapport-signature"], ping.body)
+    assert verify_signature(old, ping.headers["rapport-signature"], ping.body)
+
+    ended = await post(client, f"{base}/end-old-secret")
+    assert "Only the current secret signs" in ended.text and "data-old-secret" not in ended.text
+    await post(client, f"{base}/ping")
+    ping = receiver.requests[-1]
     assert verify_signature(new, ping.headers["rapport-signature"], ping.body)
     assert not verify_signature(old, ping.headers["rapport-signature"], ping.body)
+
+    # A leaked secret is ended at once: no grace.
+    leaked = await post(client, f"{base}/rotate", old="now")
+    newest = SECRET.search(leaked.text).group(1)
+    assert "data-old-secret" not in leaked.text
+    await post(client, f"{base}/ping")
+    ping = receiver.requests[-1]
+    assert ping.headers["rapport-signature"].count("v1=") == 1
+    assert verify_signature(newest, ping.headers["rapport-signature"], ping.body)
+    assert not verify_signature(new, ping.headers["rapport-signature"], ping.body)
 
     paused = await post(client, f"{base}/pause")
     assert 'data-status="paused"' in paused.text and "An administrator paused it." in paused.text
@@ -122,3 +141,15 @@ async def test_only_settings_managers_reach_the_pages(web_client):
     assert in_app(web_client, subscriptions.list_subscriptions) == []
     await sign_in_as(web_client, "admin")
     assert (await web_client.get("/admin/webhooks")).status_code == 200
+
+
+async def test_the_old_secret_stops_signing_when_its_grace_ends(rapport):
+    import datetime as dt
+
+    subscription, old = await subscriptions.create_subscription("https://books.example", ["*"])
+    new = await subscriptions.rotate_secret(subscription["id"], dt.timedelta(hours=1))
+    current_row = await subscriptions.get_subscription(subscription["id"])
+    now = dt.datetime.now(dt.UTC)
+    assert subscriptions.signing_secrets(current_row, now) == [new, old]
+    later = now + dt.timedelta(hours=1, seconds=1)
+    assert subscriptions.signing_secrets(current_row, later) == [new]

@@ -40,8 +40,8 @@ async def limit_lock_wait(seconds: float) -> None:
     """Inside a write transaction: give up waiting for a lock after ``seconds``.
 
     PostgreSQL: ``SET LOCAL lock_timeout`` (ends with the transaction). SQLite takes its write
-    lock when the transaction begins and waits the connection's busy timeout there, so this
-    is a no-op on SQLite.
+    lock when the transaction begins, waiting for it cooperatively up to the engine's
+    ``busy_timeout`` (``rapport.db.engine``), so this is a no-op on SQLite.
     """
     engine = current_engine()
     if engine.engine_type == "postgres" and engine.current_transaction.get() is not None:

@@ -1,7 +1,8 @@
 """Write transactions that carry the events they publish.
 
 ``async with transaction():`` opens one database transaction (``BEGIN IMMEDIATE`` on SQLite,
-so a read-then-write never fails with "database is locked"). Events published inside are
+so a read-then-write never fails with "database is locked"; it runs inline in the event loop
+on the loop's writer connection, see ``rapport.db.engine``). Events published inside are
 written to the outbox in that same transaction and dispatched to in-process handlers only
 after it commits; a rollback drops them with the change.
 """

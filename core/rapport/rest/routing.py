@@ -22,7 +22,7 @@ from rapport.plugins.registry import PluginRegistry
 from rapport.rest import API_PREFIX
 from rapport.rest.idempotency import idempotency_middleware
 from rapport.rest.problems import ApiProblem, FieldError
-from rapport.rest.ratelimit import count_request
+from rapport.rest.ratelimit import SCOPE_KEY, count_request, rate_limit_headers_middleware
 from rapport.runtime import current
 
 log = logging.getLogger(__name__)
@@ -38,14 +38,15 @@ async def api_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     token = connection.scope.get("api_token")
     if token is None:
         raise ApiProblem(401, "Authentication required", "send Authorization: Bearer <token>")
-    allowed, retry_after = await count_request(token["id"])
-    if not allowed:
+    rate = await count_request(token["id"])
+    connection.scope[SCOPE_KEY] = rate  # type: ignore[literal-required]
+    if not rate.allowed:
         raise ApiProblem(
             429,
             "Rate limit exceeded",
-            f"this token made too many requests; retry in {retry_after} s",
+            f"this token made too many requests; retry in {rate.retry_after} s",
             kind="rate-limited",
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(rate.retry_after)},
         )
 
 
@@ -65,7 +66,7 @@ def _refuse_nul(connection: ASGIConnection) -> None:
 
 
 def _enabled_guard(plugin: str) -> Any:
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         if not current().plugins.is_enabled(plugin):
             raise NotFoundException()
 
@@ -80,7 +81,12 @@ def api_router(
         path=API_PREFIX,
         route_handlers=handlers,
         guards=[*(guards or []), api_guard],
-        middleware=[DefineMiddleware(idempotency_middleware)],
+        # The headers' middleware is outermost: it also marks answers the idempotency layer
+        # builds (a replay is not counted, so it carries none).
+        middleware=[
+            DefineMiddleware(rate_limit_headers_middleware),
+            DefineMiddleware(idempotency_middleware),
+        ],
         include_in_schema=True,
         opt=dict(API_OPT),
         tags=tags,

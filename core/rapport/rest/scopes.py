@@ -79,7 +79,7 @@ def requires_scope(scope: str) -> Any:
     """
     ApiScope(scope, "")  # refuse a malformed name when the route is declared, not when called
 
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         from rapport.rest.problems import ApiProblem
 
         token = connection.scope.get("api_token")

@@ -300,6 +300,11 @@ class _MemoryWindows:
             self.counts = {k: v for k, v in self.counts.items() if k[2] >= window - 1}
         return self.counts.get((name, key, window - 1), 0), count
 
+    def unhit(self, name: str, key: str, window: int) -> None:
+        slot = (name, key, window)
+        if self.counts.get(slot, 0) > 0:
+            self.counts[slot] -= 1
+
     def clear(self) -> None:
         self.counts.clear()
 
@@ -330,6 +335,31 @@ def _redis_url() -> str | None:
         return None
 
 
+def sliding_decision(
+    limit: int, period: float, previous: int, counted: int, moment: float
+) -> RateDecision:
+    """Judge one more call by a sliding window over two fixed ones.
+
+    ``counted`` calls were allowed in the window of ``period`` seconds that holds ``moment``,
+    ``previous`` in the window before; the previous count weighs by the share of that window
+    still within the last ``period`` seconds. When refused, ``retry_after`` is the seconds
+    until the call would be allowed if nothing else came meanwhile (up to ``period × (1 +
+    1/limit)`` after a burst: the burst's window has to decay first).
+    """
+    elapsed = (moment % period) / period  # 0 ≤ elapsed < 1
+    used = previous * (1 - elapsed) + counted + 1
+    if used <= limit:
+        return RateDecision(True, int(limit - used), 0)
+    if counted + 1 > limit:
+        # This window alone is full: wait for it to become the previous one and decay
+        # enough, i.e. until counted·(1 − x) + 1 ≤ limit in the next window.
+        wait = (1 - elapsed) + (counted + 1 - limit) / counted
+    else:
+        # The previous window's share has to decay: previous·(1 − e) + counted + 1 ≤ limit.
+        wait = (previous + counted + 1 - limit) / previous - elapsed
+    return RateDecision(False, 0, max(1, math.ceil(wait * period)))
+
+
 class RateLimit:
     """At most ``limit`` calls per ``period`` seconds for each key of one endpoint.
 
@@ -341,8 +371,7 @@ class RateLimit:
     ``period``), and a call is judged by this window's count plus the previous window's,
     weighted by how much of it still lies within the last ``period`` seconds. Two counters per
     key, no timestamps kept, and no burst of ``2 × limit`` across a window boundary as a plain
-    fixed window allows. Refused calls count too, so a client that keeps hammering stays
-    refused.
+    fixed window allows. Refused calls are not counted.
 
     Where the count lives: in this process's memory, unless the instance has ``REDIS_URL``,
     then in Redis (``INCR`` plus ``EXPIRE``, and a ``GET`` of the previous window, in one
@@ -362,27 +391,18 @@ class RateLimit:
         self.redis_url = redis_url  # None: the instance's REDIS_URL, if any
 
     async def hit(self, key: str, now: float | None = None) -> RateDecision:
-        """Count one call for ``key`` and say whether it is within the limit."""
+        """Count one call for ``key`` and say whether it is within the limit.
+
+        A refused call is not counted: a client retrying too early is not pushed further
+        back, and one that keeps hammering still gets no more than ``limit`` calls per period.
+        """
         moment = time.time() if now is None else now
         window = int(moment // self.period)
-        elapsed = (moment - window * self.period) / self.period  # 0 ≤ elapsed < 1
         previous, current = await self._count(key, window)
-        used = previous * (1 - elapsed) + current
-        if used > self.limit:
-            return RateDecision(False, 0, self._retry_after(previous, current, elapsed))
-        return RateDecision(True, int(self.limit - used), 0)
-
-    def _retry_after(self, previous: int, current: int, elapsed: float) -> int:
-        """Seconds until one more call would be within the limit, if no other call comes."""
-        if current + 1 > self.limit:
-            # This window alone is full: wait for it to become the previous one and decay
-            # enough, i.e. until current·(1 − x) + 1 ≤ limit in the next window.
-            into_next = (current + 1 - self.limit) / current
-            wait = (1 - elapsed) + into_next
-        else:
-            # The previous window's share has to decay: previous·(1 − e) + current + 1 ≤ limit.
-            wait = (previous + current + 1 - self.limit) / previous - elapsed
-        return max(1, math.ceil(wait * self.period))
+        decision = sliding_decision(self.limit, self.period, previous, current - 1, moment)
+        if not decision.allowed:
+            await self._uncount(key, window)
+        return decision
 
     async def check(self, key: str) -> None:
         decision = await self.hit(key)
@@ -405,6 +425,16 @@ class RateLimit:
                 log.warning("rate limit %s: Redis unavailable, counting in memory", self.name)
         return _memory.hit(self.name, key, window)
 
+    async def _uncount(self, key: str, window: int) -> None:
+        url = self.redis_url or _redis_url()
+        if url:
+            try:
+                await _redis(url).decr(f"rapport:ratelimit:{self.name}:{key}:{window}")
+                return
+            except Exception:  # noqa: BLE001 - the memory count is the fallback
+                pass
+        _memory.unhit(self.name, key, window)
+
 
 def reset_rate_limits() -> None:
     """Forget every in-memory count (for tests, and after an admin raised a limit)."""
@@ -426,6 +456,7 @@ __all__ = [
     "read_body",
     "require_hmac",
     "reset_rate_limits",
+    "sliding_decision",
     "twilio_signature",
     "verify_hmac",
     "verify_twilio",

@@ -35,7 +35,7 @@ def plugin_static_path(plugin: str) -> str:
     return f"/static/plugins/{plugin}"
 
 
-def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+async def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     """Every route needs a signed-in user unless its handler says ``opt={"public": True}``.
 
     The authentication middleware puts the user in the ASGI scope; without one, nothing but
@@ -67,7 +67,7 @@ def requires_permission(permission: str):
 
 
 def _enabled_guard(plugin: str):
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         if not current().plugins.is_enabled(plugin):
             raise NotFoundException()
 

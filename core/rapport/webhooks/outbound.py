@@ -81,7 +81,7 @@ async def _send(
 ) -> Outcome:
     return await sender.post(
         subscription["url"],
-        subscription["secret"],
+        subscriptions.signing_secrets(subscription),
         event_id,
         event_type,
         body,

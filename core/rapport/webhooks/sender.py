@@ -73,7 +73,7 @@ def _context() -> ssl.SSLContext:
 
 async def post(
     url: str,
-    secret: str,
+    secret: str | list[str],
     event_id: str,
     event_type: str,
     body: bytes,
@@ -81,7 +81,8 @@ async def post(
     allow_private: bool,
     timeout_seconds: float = TIMEOUT_SECONDS,
 ) -> Outcome:
-    """Send ``body`` to ``url`` signed with ``secret``; never raises for the receiver's sake.
+    """Send ``body`` to ``url`` signed with ``secret`` (or each of several secrets); never
+    raises for the receiver's sake.
 
     Redirects are not followed (a 3xx counts as a failure): a redirect could lead to an
     address the check refused.

@@ -26,9 +26,12 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The value of the ``Rapport-Signature`` header for one request."""
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+def signature_header(secret: str | list[str], timestamp: int, body: bytes) -> str:
+    """The value of the ``Rapport-Signature`` header for one request: one ``v1=`` entry per
+    secret (two while a rotated secret's grace lasts, the new one first)."""
+    secrets = [secret] if isinstance(secret, str) else secret
+    entries = "".join(f",v1={signature(s, timestamp, body)}" for s in secrets)
+    return f"t={timestamp}{entries}"
 
 
 def verify_signature(

@@ -19,6 +19,8 @@ ACTIVE, PAUSED, GONE = "active", "paused", "gone"
 BY_ADMIN, FAILING, ANSWERED_GONE = "admin", "failing", "gone"
 ALLOW_PRIVATE_KEY = "webhooks.allow_private_targets"
 URL_LIMIT = 2000
+# How long the old secret keeps signing next to the new one after a rotation.
+ROTATION_GRACE = dt.timedelta(hours=24)
 MAX_PATTERNS = 50
 
 
@@ -30,6 +32,10 @@ class WebhookError(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def consumer_name(subscription_id: int) -> str:
@@ -132,17 +138,48 @@ async def update_subscription(
     return subscription
 
 
-async def rotate_secret(subscription_id: int) -> str:
-    """Give the subscription a new secret at once; the old one stops signing."""
+async def rotate_secret(subscription_id: int, grace: dt.timedelta = ROTATION_GRACE) -> str:
+    """Give the subscription a new secret at once; return it.
+
+    For ``grace`` after the rotation every request carries a second signature made with the
+    old secret, so a receiver still holding it keeps accepting deliveries until it has been
+    given the new one. ``grace`` of zero ends the old secret at once (when it leaked).
+    """
     secret = new_secret()
-    rows = await WebhookSubscription.raw(
-        "UPDATE rapport_webhook SET secret = {} WHERE id = {} RETURNING id",
-        secret,
-        subscription_id,
-    )
-    if not rows:
-        raise LookupError(subscription_id)
+    until = _now() + grace if grace > dt.timedelta(0) else None
+    async with transaction():
+        current = await (
+            WebhookSubscription.select(WebhookSubscription.secret)
+            .where(WebhookSubscription.id == subscription_id)
+            .first()
+        )
+        if current is None:
+            raise LookupError(subscription_id)
+        await WebhookSubscription.update(
+            {
+                WebhookSubscription.secret: secret,
+                WebhookSubscription.previous_secret: current["secret"] if until else "",
+                WebhookSubscription.previous_secret_until: until,
+            }
+        ).where(WebhookSubscription.id == subscription_id)
     return secret
+
+
+async def end_previous_secret(subscription_id: int) -> None:
+    """Stop signing with the secret from before the last rotation, now."""
+    await WebhookSubscription.update(
+        {WebhookSubscription.previous_secret: "", WebhookSubscription.previous_secret_until: None}
+    ).where(WebhookSubscription.id == subscription_id)
+
+
+def signing_secrets(subscription: dict[str, Any], now: dt.datetime | None = None) -> list[str]:
+    """The secrets a request is signed with: the current one, then the previous one while
+    its grace lasts."""
+    secrets_ = [subscription["secret"]]
+    until = subscription.get("previous_secret_until")
+    if subscription.get("previous_secret") and until is not None and until > (now or _now()):
+        secrets_.append(subscription["previous_secret"])
+    return secrets_
 
 
 async def get_subscription(subscription_id: int) -> dict[str, Any] | None:

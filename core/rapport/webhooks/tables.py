@@ -11,6 +11,9 @@ class WebhookSubscription(Table, tablename="rapport_webhook"):
     event_types = JSON(default="[]")
     # Needed in clear to sign each request; shown to the administrator only when made.
     secret = Varchar(length=100, secret=True)
+    # After a rotation the old secret signs too, next to the new one, until this time.
+    previous_secret = Varchar(length=100, default="", secret=True)
+    previous_secret_until = Timestamptz(null=True, default=None)
     # "active", "paused" (by an administrator or after failing for hours) or "gone" (the
     # receiver answered 410 Gone: unsubscribed).
     status = Varchar(length=16, default="active")

@@ -392,17 +392,23 @@ async def history_of(deal_id: int) -> list[dict[str, Any]]:
 
 
 async def deals_of_contact(contact_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
-    """Deals where the contact is the person or the company, newest first."""
-    return (
-        await FunnelDeal.select(
-            FunnelDeal.id, FunnelDeal.title, FunnelDeal.status, FunnelDeal.amount_minor,
-            FunnelDeal.currency, FunnelDeal.stage_id, FunnelDeal.owner_id,
-            FunnelDeal.stage_id.join_on(FunnelStage.id).name.as_alias("stage_name"),
-        )
-        .where((FunnelDeal.contact_id == contact_id) | (FunnelDeal.company_id == contact_id))
-        .order_by(FunnelDeal.id, ascending=False)
-        .limit(limit)
+    """Deals where the contact is the person or the company, newest first.
+
+    Two index ranges (``funnel_deal_contact``, ``funnel_deal_company``) merged here: asked as
+    one ``contact_id = ? OR company_id = ?`` with ``ORDER BY id DESC LIMIT``, SQLite walked the
+    whole table backwards by id instead (31 ms per contact card at 100,000 deals)."""
+    columns = (
+        FunnelDeal.id, FunnelDeal.title, FunnelDeal.status, FunnelDeal.amount_minor,
+        FunnelDeal.currency, FunnelDeal.stage_id, FunnelDeal.owner_id,
+        FunnelDeal.stage_id.join_on(FunnelStage.id).name.as_alias("stage_name"),
     )
+    found: dict[int, dict[str, Any]] = {}
+    for column in (FunnelDeal.contact_id, FunnelDeal.company_id):
+        rows = await FunnelDeal.select(*columns).where(column == contact_id).order_by(
+            FunnelDeal.id, ascending=False
+        ).limit(limit)
+        found.update((row["id"], row) for row in rows)
+    return [found[i] for i in sorted(found, reverse=True)[:limit]]
 
 
 async def add_line_item(

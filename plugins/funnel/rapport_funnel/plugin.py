@@ -160,3 +160,10 @@ async def merge_contacts(winner_id: int, loser_id: int) -> None:
 @hookimpl
 async def plugin_enabled(name: str) -> None:
     await seed.seed_defaults()
+
+
+@hookimpl
+async def resolve_subject_links(subject_type: str, subject_ids: list[str]) -> Any:
+    from rapport_funnel.subject_links import deal_links
+
+    return await deal_links(subject_type, subject_ids)

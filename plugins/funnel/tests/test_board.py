@@ -1,5 +1,6 @@
-"""The board's data: columns with count and sum, cards with the next task and warning marks,
-a fixed number of queries whatever the number of deals, the "no next step" list."""
+"""The board's data: columns with count and per-currency sums, a first page of cards per
+column and keyset pages after it, cards with the next task and warning marks, a fixed number
+of queries whatever the number of deals, the "no next step" list."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ async def test_columns_carry_count_sum_and_marked_cards(pipeline):
     )  # no contact: no follow-up task is possible
     columns = {c.stage["id"]: c for c in await board.board(pipeline["id"], board.BoardFilters())}
     column = columns[q["id"]]
-    assert (column.count, column.total_minor) == (3, 35100)
+    assert (column.count, column.totals) == (3, {"RUB": 35100})
     cards = {c["id"]: c for c in column.cards}
     assert cards[fresh]["next_task"]["body"].startswith("Follow up on Fresh")
     assert not cards[fresh]["rotting"] and not cards[fresh]["overdue"]
@@ -66,10 +67,14 @@ async def test_filters_narrow_the_board(pipeline):
     assert await board.sources_of(pipeline["id"]) == ["call", "web"]
 
 
-async def _bulk_deals(pipeline: dict, count: int, contact: int) -> None:
-    """Many open deals, written directly (the board is what is measured here)."""
+async def _bulk_deals(
+    pipeline: dict, count: int, contact: int, *, currency: str = "RUB", amount: int = 100,
+    moment: dt.datetime | None = None, owner: int | None = None,
+) -> None:
+    """Many open deals in Qualification, written directly (the board is what is measured
+    here), all entered at the same moment unless told: ties the keyset order must break."""
     q = pipeline["stages"]["Qualification"]["id"]
-    moment = now()
+    moment = moment or now()
     async with transaction():
         rows = await FunnelDeal.insert(
             *[
@@ -78,8 +83,9 @@ async def _bulk_deals(pipeline: dict, count: int, contact: int) -> None:
                     contact_id=contact,
                     pipeline_id=pipeline["id"],
                     stage_id=q,
-                    amount_minor=100,
-                    currency="RUB",
+                    amount_minor=amount,
+                    currency=currency,
+                    owner_id=owner,
                     stage_entered_at=moment,
                     created_at=moment,
                     updated_at=moment,
@@ -121,11 +127,73 @@ async def test_the_board_costs_the_same_queries_for_ten_or_a_thousand_deals(
     few, _columns = await _queries_for_board(rapport, pipeline, monkeypatch)
     await _bulk_deals(pipeline, 990, anna)
     many, columns = await _queries_for_board(rapport, pipeline, monkeypatch)
-    assert 4 <= few == many <= 8
+    # stages, totals, one page per non-empty column, tasks, contact and owner names
+    assert few == many <= 6
     q = pipeline["stages"]["Qualification"]["id"]
     column = next(c for c in columns if c.stage["id"] == q)
-    assert column.count == 1000 and len(column.cards) == 1000
-    assert column.total_minor == 100_000
+    assert column.count == 1000 and len(column.cards) == board.PAGE_SIZE
+    assert column.totals == {"RUB": 100_000}
+    assert column.next_cursor is not None
+
+
+async def _all_pages(pipeline, stage, filters) -> list[int]:
+    columns = {c.stage["id"]: c for c in await board.board(pipeline["id"], filters)}
+    column = columns[stage["id"]]
+    ids = [c["id"] for c in column.cards]
+    cursor = column.next_cursor
+    while cursor is not None:
+        page = await board.more_cards(pipeline["id"], stage, filters, cursor)
+        assert 0 < len(page.cards) <= board.PAGE_SIZE
+        ids += [c["id"] for c in page.cards]
+        cursor = page.next_cursor
+    return ids
+
+
+async def test_show_more_pages_cover_a_column_without_overlap_or_gap(pipeline):
+    anna = await create_contact({"first_name": "Anna"})
+    q = pipeline["stages"]["Qualification"]
+    earlier = now() - dt.timedelta(days=2)
+    await _bulk_deals(pipeline, 25, anna, moment=earlier)  # 25 entered at one moment: ties
+    await _bulk_deals(pipeline, 22, anna)
+    rows = await FunnelDeal.select(FunnelDeal.id, FunnelDeal.stage_entered_at).where(
+        FunnelDeal.stage_id == q["id"]
+    )
+    expected = [r["id"] for r in sorted(rows, key=lambda r: (r["stage_entered_at"], r["id"]),
+                                        reverse=True)]
+    ids = await _all_pages(pipeline, q, board.BoardFilters())
+    assert len(ids) == 47 and len(set(ids)) == 47
+    assert ids == expected  # most recently moved first, then the newest id
+
+
+async def test_a_cursor_survives_the_url_and_nonsense_is_refused():
+    moment = dt.datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=dt.UTC)
+    cursor = board.Cursor(moment, 42)
+    assert board.Cursor.parse(str(cursor)) == cursor
+    for bad in ("", "abc", "12", "1-x", "99999999999999999999999-1"):
+        with pytest.raises(board.BadCursor):
+            board.Cursor.parse(bad)
+
+
+async def test_sums_are_per_currency_and_filters_apply_to_counts_and_pages(pipeline):
+    rep = await make_user("rep@example.com")
+    anna = await create_contact({"first_name": "Anna"})
+    await _bulk_deals(pipeline, 30, anna, currency="RUB", amount=10_000, owner=rep)
+    await _bulk_deals(pipeline, 3, anna, currency="EUR", amount=50_000)
+    await _bulk_deals(pipeline, 2, anna, currency="", amount=1)  # the instance currency
+    q = pipeline["stages"]["Qualification"]
+    columns = {c.stage["id"]: c for c in await board.board(pipeline["id"], board.BoardFilters())}
+    column = columns[q["id"]]
+    assert column.count == 35
+    assert column.totals == {"RUB": 300_002, "EUR": 150_000}
+    assert column.total_text == "RUB3,000.02 · €1,500"  # the instance currency first
+
+    mine = board.BoardFilters(owner_id=rep)
+    columns = {c.stage["id"]: c for c in await board.board(pipeline["id"], mine)}
+    assert (columns[q["id"]].count, columns[q["id"]].totals) == (30, {"RUB": 300_000})
+    ids = await _all_pages(pipeline, q, mine)
+    owners = {r["owner_id"] for r in await FunnelDeal.select(FunnelDeal.owner_id).where(
+        FunnelDeal.id.is_in(ids))}
+    assert len(ids) == 30 and owners == {rep}
 
 
 def test_board_amounts_are_formatted_like_babel_formats_them():

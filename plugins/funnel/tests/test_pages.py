@@ -87,18 +87,96 @@ async def test_the_board_shows_columns_with_count_sum_and_cards(client, seeded):
     assert static.status_code == 200 and "Sortable" in static.text
 
 
-async def test_dragging_a_card_moves_the_deal_and_re_renders_the_board(client, seeded):
+async def test_dragging_a_card_moves_it_and_updates_both_columns_counts_and_sums(client, seeded):
     token = await sign_in(client, "rep@example.com", PASSWORD)
-    proposal = seeded["stages"]["Proposal"]
+    qualification, proposal = seeded["stages"]["Qualification"], seeded["stages"]["Proposal"]
+    board = await client.get(f"/funnel/pipelines/{seeded['pipeline']}")
+    # Before: Qualification holds both deals (1000 + 5), Proposal none.
+    assert re.search(rf'id="col-sum-{qualification}"><span[^>]*>2</span> · <span data-sum>'
+                     r'RUB1,005</span>', board.text)
     response = await client.post(
         f"/funnel/deals/{seeded['deal']}/move",
         data={"stage_id": str(proposal)},
-        headers={"hx-request": "true", "x-csrftoken": token, "hx-target": "board"},
+        headers={"hx-request": "true", "x-csrftoken": token},
     )
     assert response.status_code == 200
-    column = re.search(rf'data-stage="{proposal}".*?</ol>', response.text, re.S).group(0)
+    html = response.text
+    assert "<html" not in html and 'id="board"' not in html  # only the card and two counts
+    card = re.search(r'<li class="deal-card[^"]*" data-deal="(\d+)">(.*?)</li>', html, re.S)
+    assert card.group(1) == str(seeded["deal"]) and "Ten licences" in card.group(2)
+    assert "0 days in stage" in card.group(2)
+    left = re.search(rf'<p class="funnel-col-sum" id="col-sum-{qualification}" '
+                     r'hx-swap-oob="true">(.*?)</p>', html, re.S).group(1)
+    entered = re.search(rf'<p class="funnel-col-sum" id="col-sum-{proposal}" '
+                        r'hx-swap-oob="true">(.*?)</p>', html, re.S).group(1)
+    assert "data-count>1<" in left and "RUB5<" in left
+    assert "data-count>1<" in entered and "RUB1,000<" in entered
+    # The move is stored: a fresh board has the card in Proposal.
+    board = await client.get(f"/funnel/pipelines/{seeded['pipeline']}")
+    column = re.search(rf'id="cards-{proposal}".*?</ol>', board.text, re.S).group(0)
     assert f'data-deal="{seeded["deal"]}"' in column
-    assert "<html" not in response.text  # only the board, swapped in place
+
+
+async def test_a_refused_drag_re_renders_the_board_with_the_message(client, seeded):
+    token = await sign_in(client, "rep@example.com", PASSWORD)
+    response = await client.post(
+        f"/funnel/deals/{seeded['deal']}/move",
+        data={"stage_id": str(seeded["stages"]["Lost"])},  # no reason given
+        headers={"hx-request": "true", "x-csrftoken": token},
+    )
+    assert response.status_code == 422
+    assert response.headers["hx-retarget"] == "#board"
+    assert 'id="board"' in response.text
+    assert "Pick the reason the deal was lost." in response.text
+    qualification = seeded["stages"]["Qualification"]
+    column = re.search(rf'id="cards-{qualification}".*?</ol>', response.text, re.S).group(0)
+    assert f'data-deal="{seeded["deal"]}"' in column  # back where it was
+
+
+@pytest.fixture
+async def bulk(rapport_settings, seeded):
+    """A page and five more of deals from one source in Qualification, and one from another;
+    written before the app client starts."""
+    from rapport_funnel.board import PAGE_SIZE
+    from rapport_funnel.deals import create_deal
+
+    async with running(rapport_settings):
+        for i in range(PAGE_SIZE + 5):
+            await create_deal({"title": f"Bulk {i:02d}", "pipeline_id": seeded["pipeline"],
+                               "owner_id": seeded["rep"], "source": "expo"})
+        await create_deal({"title": "Elsewhere", "pipeline_id": seeded["pipeline"],
+                           "owner_id": seeded["rep"], "source": "web"})
+
+
+async def test_show_more_loads_the_next_page_of_a_column_with_the_filters(
+    bulk, client, seeded
+):
+    from rapport_funnel.board import PAGE_SIZE
+
+    await sign_in(client, "rep@example.com", PASSWORD)
+    q = seeded["stages"]["Qualification"]
+    board = await client.get(f"/funnel/pipelines/{seeded['pipeline']}?source=expo")
+    column = re.search(rf'id="cards-{q}".*?</ol>', board.text, re.S).group(0)
+    first = re.findall(r'data-deal="(\d+)"', column)
+    assert len(first) == PAGE_SIZE
+    assert f'id="col-sum-{q}"><span class="funnel-count" data-count>{PAGE_SIZE + 5}<' in board.text
+    more = re.search(rf'<div class="funnel-more" id="more-{q}">.*?hx-get="([^"]+)"',
+                     board.text, re.S).group(1).replace("&amp;", "&")
+    assert "source=expo" in more
+    page = await client.get(more, headers={"hx-request": "true"})
+    assert page.status_code == 200
+    rest = re.findall(r'data-deal="(\d+)"', page.text)
+    assert len(rest) == 5 and not set(rest) & set(first)
+    assert "Elsewhere" not in page.text and "Ten licences" not in page.text  # filtered out
+    # The last page: its "show more" control comes back empty, swapped out of band.
+    assert re.search(rf'<div class="funnel-more" id="more-{q}" hx-swap-oob="true">\s*</div>',
+                     page.text)
+    refused = await client.get(
+        f"/funnel/pipelines/{seeded['pipeline']}/stages/{q}/cards?after=nonsense"
+    )
+    assert refused.status_code == 400 and "reload the board" in refused.text
+    other = await client.get(f"/funnel/pipelines/999/stages/{q}/cards?after=1-1")
+    assert other.status_code == 404
 
 
 async def test_losing_without_a_reason_is_refused_with_a_message(client, seeded):

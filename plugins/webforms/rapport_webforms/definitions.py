@@ -165,6 +165,16 @@ class Mapped:
         }
 
 
+def mapped_from_json(values: dict[str, Any]) -> Mapped:
+    """The :class:`Mapped` a stored submission's ``mapped`` column holds (``as_json``)."""
+    text = ("name", "email", "phone", "phone_e164", "company", "message", "consent")
+    return Mapped(
+        **{k: str(values.get(k) or "") for k in text},
+        custom=dict(values.get("custom") or {}),
+        address={k: str(v) for k, v in (values.get("address") or {}).items()},
+    )
+
+
 @lru_cache(maxsize=1)
 def _country_names() -> dict[str, str]:
     """Country names in English and Russian (and the codes themselves) → ISO 3166 code."""

@@ -1,4 +1,4 @@
-"""The event this plugin publishes."""
+"""The events this plugin publishes."""
 
 from __future__ import annotations
 
@@ -34,3 +34,23 @@ class FormSubmitted(Event):
     channel: str = "html"
     values: dict[str, Any] = field(default_factory=dict)
     utm: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmissionReceived(Event):
+    """A valid submission was stored, status ``received``, and acknowledged to the visitor.
+
+    Published in the accepting transaction; the plugin's own outbox consumer turns it into a
+    contact, an activity, ``form.submitted`` and ``lead.received``. Payload:
+    ``submission_id``, ``form_id``. Each submission is its own ordering key, so one that
+    fails does not hold back the others.
+    """
+
+    type: ClassVar[str] = "form.received"
+    version: ClassVar[int] = 1
+
+    submission_id: int
+    form_id: int
+
+    def key(self) -> str:
+        return f"submission:{self.submission_id}"

@@ -16,14 +16,20 @@ from rapport.api import page, requires_permission, speaking
 
 from rapport_webforms.definitions import map_values
 from rapport_webforms.forms import form_by_id
-from rapport_webforms.intake import clean_context, take_submission, tell_the_owner
+from rapport_webforms.intake import (
+    RECEIVED,
+    clean_context,
+    process_submission,
+    take_submission,
+    tell_the_owner,
+)
 from rapport_webforms.public import values_from_payload
 from rapport_webforms.tables import Submission, WebForm
 
 INBOX = "webforms.inbox"
 GUARD = [requires_permission(INBOX)]
 PAGE_SIZE = 50
-STATUSES = ("created", "attached", "spam", "invalid")
+STATUSES = ("received", "created", "attached", "failed", "spam", "invalid")
 LIST_COLUMNS = (
     Submission.id,
     Submission.form_id,
@@ -41,6 +47,8 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 
 def status_labels() -> dict[str, str]:
     return {
+        "received": _("Received, being processed"),
+        "failed": _("Processing failed"),
         "created": _("New contact"),
         "attached": _("Matched a contact"),
         "spam": _("Spam"),
@@ -185,6 +193,9 @@ async def reprocess(submission_id: FromPath[int]) -> Redirect:
     """Take a stored submission in again with the form as it is now: for one marked spam by
     mistake ("not spam"), or a form service payload the mapping could not read."""
     row = await _submission(submission_id)
+    if row["status"] == RECEIVED:  # still waiting for the worker: process it now
+        await process_submission(submission_id)
+        return Redirect(f"/webforms/submissions/{submission_id}")
     form = await form_by_id(row["form_id"])
     if form is None:
         raise NotFoundException()

@@ -1,10 +1,17 @@
-"""Taking a submission in: match or create the contact, store, log, publish — one transaction.
+"""Taking a submission in, in two steps: accept it durably, then process it.
 
-Everything a submission changes commits together or not at all: the contact (new, or new
-channels and attribution on an existing one), the owner chosen by the assignment rules, the
-submission row (raw and mapped), the "form submitted" activity, and the ``form.submitted``
-and ``lead.received`` events in the outbox. The caller answers 2xx only after this returns;
-when the database cannot take the write it raises, and the caller answers 503.
+:func:`accept_submission` is what the public endpoints wait for: one short transaction that
+stores the validated submission (raw and mapped, status ``received``) with a
+``form.received`` event in the outbox. The caller answers 2xx only after it commits; when the
+database cannot take the write it raises, and the caller answers 503.
+
+:func:`process_submission` runs in the background worker, as the plugin's outbox consumer of
+``form.received``. Everything processing changes commits together or not at all: the claim
+of the submission (``received`` → its outcome), the contact (new, or new channels and
+attribution on an existing one), the owner chosen by the assignment rules, the "form
+submitted" activity, and the ``form.submitted`` and ``lead.received`` events. A crash
+rolls it all back and leaves the submission ``received``; the redelivered event processes it
+then, and a submission already processed is skipped, so nothing is done twice.
 
 Matching goes through the core's one engine (``match_contact``: normalised email, then
 E.164 phone). An existing contact's data is never overwritten: a name or a value that
@@ -25,6 +32,7 @@ from rapport.api import (
     LeadReceived,
     choose_owner,
     create_contact,
+    database_unavailable,
     get_contact,
     gettext,
     limit_lock_wait,
@@ -39,10 +47,10 @@ from rapport.api import (
     user_language,
 )
 
-from rapport_webforms.definitions import Mapped
-from rapport_webforms.events import FormSubmitted
-from rapport_webforms.forms import Form
-from rapport_webforms.tables import Submission
+from rapport_webforms.definitions import Mapped, mapped_from_json
+from rapport_webforms.events import FormSubmitted, SubmissionReceived
+from rapport_webforms.forms import Form, form_by_id
+from rapport_webforms.tables import Submission, WebForm
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +254,7 @@ async def take_submission(
                 {
                     Submission.status: status,
                     Submission.spam_reason: "",
+                    Submission.error: "",
                     Submission.mapped: json.dumps(values),
                     Submission.differences: json.dumps(differences),
                     Submission.contact_id: contact_id,
@@ -323,3 +332,92 @@ async def tell_the_owner(form: Form, outcome: Outcome, who: str) -> None:
         await notify_user(outcome.owner_id, title, body, url=f"/contacts/{outcome.contact_id}")
     except Exception:  # a notification must never turn a stored submission into an error
         log.warning("webforms: could not notify user %s", outcome.owner_id, exc_info=True)
+
+
+RECEIVED, FAILED = "received", "failed"
+ERROR_LIMIT = 2000
+
+
+async def accept_submission(
+    form: Form,
+    mapped: Mapped,
+    raw: dict[str, Any],
+    context: dict[str, Any],
+    channel: str,
+    ip: str,
+) -> int:
+    """Store a valid submission for processing, durably; return its id."""
+    async with transaction():
+        await limit_lock_wait(LOCK_WAIT_SECONDS)
+        rows = await Submission.insert(
+            Submission(
+                form_id=form.id,
+                received_at=_now(),
+                channel=channel,
+                status=RECEIVED,
+                raw=json.dumps(raw, default=str),
+                mapped=json.dumps(mapped.as_json()),
+                context=json.dumps(context),
+                ip=ip,
+            )
+        ).returning(Submission.id)
+        submission_id = rows[0]["id"]
+        await publish(SubmissionReceived(submission_id=submission_id, form_id=form.id))
+    return submission_id
+
+
+def _loaded(value: Any, empty: Any) -> Any:
+    if isinstance(value, str):
+        return json.loads(value) if value else empty
+    return value if value is not None else empty
+
+
+async def process_submission(submission_id: int) -> Outcome | None:
+    """Process one received submission; None when it is not waiting (done already, or gone).
+
+    A failure of the database itself is raised, for the outbox to retry later; any other
+    error marks the submission ``failed`` with the reason, for a person to look at.
+    """
+    try:
+        async with transaction():
+            # The claim and the outcome commit together: a racing or repeated delivery finds
+            # the status changed and skips.
+            # (Through WebForm: Submission.raw is the column of that name.)
+            claimed = await WebForm.raw(
+                "UPDATE webforms_submission SET status = 'processing'"
+                " WHERE id = {} AND status = 'received'"
+                " RETURNING form_id, channel, ip, raw, mapped, context",
+                submission_id,
+            )
+            if not claimed:
+                return None
+            row = claimed[0]
+            form = await form_by_id(row["form_id"])
+            if form is None:
+                raise LookupError(f"form {row['form_id']} no longer exists")
+            mapped = mapped_from_json(_loaded(row["mapped"], {}))
+            outcome = await take_submission(
+                form,
+                mapped,
+                _loaded(row["raw"], {}),
+                _loaded(row["context"], {}),
+                row["channel"],
+                row["ip"],
+                existing_id=submission_id,
+            )
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise
+        log.exception("webforms: submission %s could not be processed", submission_id)
+        reason = f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]
+        await Submission.update({Submission.status: FAILED, Submission.error: reason}).where(
+            (Submission.id == submission_id) & (Submission.status == RECEIVED)
+        )
+        return None
+    await tell_the_owner(form, outcome, mapped.name or mapped.email or mapped.phone)
+    return outcome
+
+
+async def handle_received(event: Any, meta: Any) -> None:
+    """The outbox consumer's handler for ``form.received``."""
+    await process_submission(int(event.submission_id))

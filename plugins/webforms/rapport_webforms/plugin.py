@@ -15,6 +15,7 @@ from typing import Any
 from litestar import Request
 from rapport.api import (
     ActivityKind,
+    Consumer,
     CustomField,
     Event,
     Manifest,
@@ -26,7 +27,8 @@ from rapport.api import (
 )
 
 from rapport_webforms import admin, inbox, public
-from rapport_webforms.events import FormSubmitted
+from rapport_webforms.events import FormSubmitted, SubmissionReceived
+from rapport_webforms.intake import handle_received
 from rapport_webforms.tables import Submission
 
 HERE = Path(__file__).parent
@@ -58,7 +60,23 @@ manifest = Manifest(
 
 @hookimpl
 def register_event_types() -> list[type[Event]]:
-    return [FormSubmitted]
+    return [FormSubmitted, SubmissionReceived]
+
+
+@hookimpl
+def register_event_consumers() -> list[Consumer]:
+    # Processing of accepted submissions: at least once, retried while the database is
+    # unavailable; process_submission skips one already done.
+    return [
+        Consumer(
+            "webforms.intake",
+            handle_received,
+            types=(SubmissionReceived.type,),
+            max_attempts=50,
+            backoff_base=1.0,
+            backoff_cap=60.0,
+        )
+    ]
 
 
 @hookimpl

@@ -29,7 +29,7 @@ from rapport.api import (
 
 from rapport_webforms.definitions import HONEYPOT, LANGUAGES, TOKEN_FIELD, UTM_KEYS, map_values
 from rapport_webforms.forms import Form, form_by_key, normalise_origin
-from rapport_webforms.intake import clean_context, store_spam, take_submission, tell_the_owner
+from rapport_webforms.intake import accept_submission, clean_context, store_spam
 from rapport_webforms.tables import Submission
 from rapport_webforms.tokens import check_token, issue_token
 
@@ -340,7 +340,7 @@ async def submit(
                 {**mapped.errors, "_form": gettext("Please check the marked fields.")}, 422
             )
     try:
-        outcome = await take_submission(form, mapped, raw, context, channel, ip)
+        submission_id = await accept_submission(form, mapped, raw, context, channel, ip)
     except Exception as exc:
         if not database_unavailable(exc):
             raise
@@ -365,9 +365,8 @@ async def submit(
             )
         page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return page
-    await tell_the_owner(form, outcome, mapped.name or mapped.email or mapped.phone)
     if as_json:
-        return _json({"ok": True, "submission_id": outcome.submission_id}, 201, headers)
+        return _json({"ok": True, "submission_id": submission_id}, 201, headers)
     if form.redirect_url:
         return Redirect(form.redirect_url, status_code=303)
     return _thanks(form, language, bool(embed))
@@ -456,19 +455,15 @@ async def service_hook(request: Request, key: FromPath[str]) -> Response[Any]:
                 )
             )
             return _json({"errors": mapped.errors}, 422, {})
-        outcome = await take_submission(form, mapped, raw, context, "webhook", ip)
+        submission_id = await accept_submission(form, mapped, raw, context, "webhook", ip)
     except Exception as exc:
         if not database_unavailable(exc):
             raise
         return _json(
             {"detail": "busy, retry later"}, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         )
-    await tell_the_owner(form, outcome, mapped.name or mapped.email or mapped.phone)
-    return _json(
-        {"ok": True, "submission_id": outcome.submission_id, "contact_id": outcome.contact_id},
-        201,
-        {},
-    )
+    # The contact is made a moment later by the worker: the answer names the submission.
+    return _json({"ok": True, "submission_id": submission_id, "status": "received"}, 201, {})
 
 
 def hook_url(request: Request, form: Form) -> str:

@@ -35,7 +35,9 @@ class WebForm(Table, tablename="webforms_form"):
 class Submission(Table, tablename="webforms_submission"):
     """One submission, kept raw (as received) and mapped (onto contact fields).
 
-    ``status``: ``created`` (a new contact), ``attached`` (an existing contact matched),
+    ``status``: ``received`` (stored and acknowledged, waiting for the worker), ``created``
+    (a new contact), ``attached`` (an existing contact matched), ``failed`` (processing
+    raised: ``error`` says why; re-processing is offered),
     ``spam`` (refused by a spam defence or marked by a person), ``invalid`` (kept for a
     form service whose payload failed validation). ``differences`` lists values that differ
     from the matched contact's, for a person to review; nothing is overwritten.
@@ -53,3 +55,4 @@ class Submission(Table, tablename="webforms_submission"):
     contact_id = Integer(null=True, default=None, index=True)
     assigned_to = Integer(null=True, default=None)
     ip = Varchar(length=64, default="")
+    error = Text(default="")

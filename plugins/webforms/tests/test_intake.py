@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from rapport.api import add_assignment_rule, get_contact, match_contact, timeline
-from rapport.testing import app_client, make_user, set_away
+from rapport.testing import app_client, deliver_outbox, make_user, set_away
 from rapport_webforms.forms import create_form
 from rapport_webforms.tables import Submission
 
@@ -30,14 +30,20 @@ async def _send(
     token: str | None = None,
     context: dict | None = None,
     lang: str = "en",
+    process: bool = True,
 ):
+    """Submit as the snippet does; then, unless ``process=False``, let the worker's consumer
+    process what was accepted."""
     if token is None:
         token = (await _config(client, form, origin))["token"]
-    return await client.post(
+    response = await client.post(
         f"/forms/{form.key}/submit",
         json={"values": values, "context": context or {}, "_t": token, "lang": lang},
         headers={"origin": origin},
     )
+    if process and response.status_code == 201:
+        client.run(deliver_outbox)
+    return response
 
 
 def _form(client, **values):
@@ -304,6 +310,7 @@ async def test_the_plain_html_form_works_without_javascript(rapport_settings):
             },
         )
         assert accepted.status_code == 200 and "Спасибо, мы перезвоним!" in accepted.text
+        client.run(deliver_outbox)
         found = client.run(lambda: match_contact(phone="+79123334455"))
         assert found is not None
         contact = client.run(lambda: get_contact(found.id))
@@ -359,3 +366,100 @@ async def test_a_locked_database_gets_503_and_nothing_is_half_written(rapport_se
         retried = await _send(client, form, ANNA, token=token)
         assert retried.status_code == 201
         assert client.run(lambda: Submission.count()) == 1
+
+
+async def test_a_submission_is_durable_at_201_and_processed_by_the_worker_in_order(
+    rapport_settings,
+):
+    async with app_client(rapport_settings, "webforms") as client:
+        form = _form(client)
+        people = [{**ANNA, "email": f"p{i}@example.com", "phone": ""} for i in range(3)]
+        for person in people:
+            answer = await _send(client, form, person, process=False)
+            assert answer.status_code == 201
+        rows = client.run(
+            lambda: Submission.select(Submission.status, Submission.contact_id).order_by(
+                Submission.id
+            )
+        )
+        # Acknowledged and stored, nothing made yet: the worker's consumer does that.
+        assert rows == [{"status": "received", "contact_id": None}] * 3
+        assert client.run(lambda: match_contact(email="p0@example.com")) is None
+
+        assert client.run(deliver_outbox) == 3
+        rows = client.run(
+            lambda: Submission.select(Submission.status, Submission.contact_id).order_by(
+                Submission.id
+            )
+        )
+        assert [r["status"] for r in rows] == ["created"] * 3
+        # In submission order: the contacts were made in the order the visitors sent.
+        contacts = [r["contact_id"] for r in rows]
+        assert contacts == sorted(contacts)
+        assert client.run(lambda: match_contact(email="p2@example.com")).id == contacts[2]
+        assert client.run(deliver_outbox) == 0  # nothing left, nothing done twice
+
+
+async def test_a_crash_while_processing_leaves_nothing_half_done_and_the_retry_is_exact(
+    rapport_settings, monkeypatch
+):
+    from rapport_webforms import intake
+
+    async with app_client(rapport_settings, "webforms") as client:
+        form = _form(client)
+        assert (await _send(client, form, ANNA, process=False)).status_code == 201
+        original = intake.log_activity
+
+        async def crash(*args, **kwargs):
+            await original(*args, **kwargs)  # the contact and the activity are written…
+            raise sqlite3.OperationalError("database is locked")  # …then the database fails
+
+        monkeypatch.setattr(intake, "log_activity", crash)
+        client.run(deliver_outbox)
+        # Rolled back as one: no contact, no activity, still waiting.
+        assert client.run(lambda: match_contact(email=ANNA["email"])) is None
+        assert client.run(lambda: Submission.select(Submission.status).first()) == {
+            "status": "received"
+        }
+        monkeypatch.setattr(intake, "log_activity", original)
+        submission_id = client.run(lambda: Submission.select(Submission.id).first())["id"]
+        first = client.run(lambda: intake.process_submission(submission_id))
+        again = client.run(lambda: intake.process_submission(submission_id))  # a redelivery
+        assert first is not None and first.created and again is None
+        found = client.run(lambda: match_contact(email=ANNA["email"]))
+        entries = client.run(lambda: timeline(found.id))
+        assert [e["kind"] for e in entries].count("form_submitted") == 1
+
+
+async def test_a_processing_error_is_shown_in_the_inbox_and_can_be_retried(
+    rapport_settings, monkeypatch
+):
+    from rapport.testing import sign_in
+    from rapport_webforms import intake
+
+    async with app_client(rapport_settings, "webforms") as client:
+        client.run(lambda: make_user("boss@example.com", "Boss", "manager", "boss-password-1"))
+        form = _form(client)
+        assert (await _send(client, form, ANNA, process=False)).status_code == 201
+
+        async def broken(*args, **kwargs):
+            raise ValueError("the assignment rule names a user who left")
+
+        monkeypatch.setattr(intake, "choose_owner", broken)
+        client.run(deliver_outbox)
+        row = client.run(lambda: Submission.select(Submission.id, Submission.status).first())
+        assert row["status"] == "failed"
+
+        csrf = await sign_in(client, "boss@example.com", "boss-password-1")
+        page = await client.get(f"/webforms/submissions/{row['id']}")
+        assert 'data-status="failed"' in page.text and "Processing failed" in page.text
+        assert "ValueError: the assignment rule names a user who left" in page.text
+        inbox = await client.get("/webforms/inbox?status=failed")
+        assert f'data-submission="{row["id"]}" data-status="failed"' in inbox.text
+
+        monkeypatch.undo()
+        retried = await client.post(
+            f"/webforms/submissions/{row['id']}/reprocess", data={"_csrf_token": csrf}
+        )
+        assert 'data-status="created"' in retried.text and "data-error" not in retried.text
+        assert client.run(lambda: match_contact(email=ANNA["email"])) is not None

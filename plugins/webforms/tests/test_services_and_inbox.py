@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from rapport.api import LeadReceived, get_contact, gettext, match_contact, speaking
-from rapport.testing import app_client, make_user, missing_translations, sign_in
+from rapport.testing import app_client, deliver_outbox, make_user, missing_translations, sign_in
 from rapport_webforms.definitions import map_values
 from rapport_webforms.events import FormSubmitted
 from rapport_webforms.forms import create_form, form_by_id
@@ -91,7 +91,10 @@ async def test_a_signed_form_service_payload_is_accepted_and_a_bad_signature_ref
             url, content=body, headers={**headers, "Typeform-Signature": _typeform_signature(body)}
         )
         assert good.status_code == 201, good.text
-        contact = client.run(lambda: get_contact(good.json()["contact_id"]))
+        assert good.json()["status"] == "received"  # durable now, processed by the worker
+        assert client.run(deliver_outbox) >= 1
+        row = client.run(lambda: Submission.select().first().output(load_json=True))
+        contact = client.run(lambda: get_contact(row["contact_id"]))
         assert contact["name"] == "Lev Tolstoy" and contact["source"] == "typeform"
         assert [p["e164"] for p in contact["phones"]] == ["+79161234567"]
         assert contact["custom"]["last_utm_source"] == "instagram"
@@ -116,6 +119,7 @@ async def test_a_shared_key_service_and_an_unreadable_payload_kept_for_review(ra
             url + "?key=" + "k" * 24, data={"Name": "Ivan", "Phone": "89001112233", "ok": "on"}
         )
         assert accepted.status_code == 201
+        client.run(deliver_outbox)
         assert client.run(lambda: match_contact(phone="+79001112233")) is not None
         # A payload the mapping cannot read is kept (status invalid) and answered 422.
         broken = await client.post(

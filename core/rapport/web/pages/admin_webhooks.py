@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Request, get, post
@@ -123,6 +124,7 @@ async def _secret_page(request: Request, subscription: dict[str, Any], secret: s
         "webhooks",
         subscription=subscription,
         secret=secret,
+        old_secret_until=_old_secret_until(subscription),
     )
 
 
@@ -174,7 +176,15 @@ async def webhook_page(
         outcomes=_outcome_labels(),
         triggers=_trigger_labels(),
         saved=saved or "",
+        old_secret_until=_old_secret_until(subscription),
     )
+
+
+def _old_secret_until(subscription: dict[str, Any]) -> dt.datetime | None:
+    """Until when the secret from before the last rotation still signs, if it does."""
+    if len(subscriptions.signing_secrets(subscription)) > 1:
+        return subscription["previous_secret_until"]
+    return None
 
 
 @post("/admin/webhooks/{subscription_id:int}", **guarded(SETTINGS))
@@ -196,10 +206,21 @@ async def update_webhook(
 
 
 @post("/admin/webhooks/{subscription_id:int}/rotate", **guarded(SETTINGS))
-async def rotate_webhook_secret(request: Request, subscription_id: FromPath[int]) -> Template:
-    subscription = await _subscription(subscription_id)
-    secret = await subscriptions.rotate_secret(subscription_id)
-    return await _secret_page(request, subscription, secret)
+async def rotate_webhook_secret(
+    request: Request, subscription_id: FromPath[int], data: Form
+) -> Template:
+    await _subscription(subscription_id)
+    # "now" when the old secret leaked: it must stop signing at once.
+    grace = dt.timedelta(0) if text(data, "old", 10) == "now" else subscriptions.ROTATION_GRACE
+    secret = await subscriptions.rotate_secret(subscription_id, grace)
+    return await _secret_page(request, await _subscription(subscription_id), secret)
+
+
+@post("/admin/webhooks/{subscription_id:int}/end-old-secret", **guarded(SETTINGS))
+async def end_old_webhook_secret(subscription_id: FromPath[int]) -> Redirect:
+    await _subscription(subscription_id)
+    await subscriptions.end_previous_secret(subscription_id)
+    return Redirect(f"/admin/webhooks/{subscription_id}?saved=old-secret-ended")
 
 
 @post("/admin/webhooks/{subscription_id:int}/ping", **guarded(SETTINGS))
@@ -251,6 +272,7 @@ ROUTES = [
     webhook_page,
     update_webhook,
     rotate_webhook_secret,
+    end_old_webhook_secret,
     ping_webhook,
     pause_webhook,
     resume_webhook,

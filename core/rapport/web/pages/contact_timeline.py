@@ -20,6 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from rapport.activities.service import ActivityError, complete_task, log_activity, timeline
+from rapport.activities.subjects import subject_links
 from rapport.activities.tables import Activity
 from rapport.runtime import current
 from rapport.web.i18n import gettext as _
@@ -106,7 +107,11 @@ def prepare(rows: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str,
 
 async def prepared(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     names = await user_names({r["author"] for r in rows} | {r["assignee"] for r in rows})
-    return prepare(rows, names)
+    items = prepare(rows, names)
+    links = await subject_links(rows)
+    for item in items:
+        item["subject_link"] = links.get((item["subject_type"], item["subject_id"]))
+    return items
 
 
 async def timeline_page(contact_id: int, before: str | None = None) -> TimelinePage:

@@ -45,6 +45,15 @@ async def can(request: Request, permission: str) -> bool:
     return await has_permission(user_of(request)["role"], permission)
 
 
+async def can_once(request: Request, permission: str) -> bool:
+    """:func:`can`, read once per request (the contact card asks twice: panel and action)."""
+    cache = request.scope.setdefault("funnel", {})  # type: ignore[typeddict-item]
+    key = f"can:{permission}"
+    if key not in cache:
+        cache[key] = await can(request, permission)
+    return cache[key]
+
+
 async def require(request: Request, permission: str) -> None:
     if not await can(request, permission):
         raise PermissionDeniedException(f"needs permission {permission}")

@@ -1,5 +1,8 @@
 // The funnel board: drag a card to another column to move the deal. Loaded on every page;
 // does nothing where there is no board. Lives in a file because the CSP forbids inline script.
+// A moved card goes to the top of its new column (the column's order: most recently moved
+// first) and the server answers with the card and both columns' counts and sums, so the
+// pages of cards already loaded stay where they are.
 (function () {
   "use strict";
 
@@ -38,8 +41,9 @@
       askLostReason(board, dealId, target.dataset.stage);
       return;
     }
+    target.prepend(event.item);
     htmx.ajax("POST", board.dataset.moveUrl.replace("{id}", dealId), {
-      target: "#board",
+      target: event.item,
       swap: "outerHTML",
       headers: csrfHeaders(),
       values: Object.assign({ stage_id: target.dataset.stage }, boardQuery(board)),
@@ -67,6 +71,15 @@
     if (event.target.matches("[data-lost-cancel]")) {
       event.target.closest("dialog").close();
       reloadBoard(); // put the card back where the server has it
+    }
+  });
+
+  // A refused move answers 422 with the whole board and its message (HX-Retarget): swap it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const xhr = event.detail.xhr;
+    if (xhr.status === 422 && xhr.getResponseHeader("HX-Retarget") === "#board") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
     }
   });
 

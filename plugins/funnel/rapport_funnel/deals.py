@@ -1,8 +1,9 @@
 """Deals: creating, editing, moving between stages, assigning, and merging contacts.
 
-Every change runs in one transaction with its stage-history row, its timeline entry and its
-event. Moving a deal closes the history row of the stage it leaves (``left_at``, seconds in
-stage) and opens one for the stage it enters, so velocity is a plain average and a deal that
+Every change runs in one transaction with its stage-history row, its stage-summary rows
+(``rapport_funnel.stage_summary``, what the reports read), its timeline entry and its event.
+Moving a deal closes the history row of the stage it leaves (``left_at``, seconds in stage)
+and opens one for the stage it enters, so velocity is a plain average and a deal that
 goes backwards or is re-opened simply gets another row.
 """
 
@@ -18,6 +19,7 @@ from rapport_funnel.errors import FunnelError, NotFound
 from rapport_funnel.events import DealAssigned, DealCreated, DealLost, DealStageChanged, DealWon
 from rapport_funnel.money import instance_currency, parse_amount
 from rapport_funnel.pipelines import first_working_stage, get_pipeline, get_stage, stages_of
+from rapport_funnel.stage_summary import refresh as refresh_summary
 from rapport_funnel.tables import (
     IN_PROGRESS,
     LOST,
@@ -33,6 +35,8 @@ SUBJECT = "deal"
 ACTIVITY_KIND = "deal"  # the timeline entry for creation, moves, wins and losses
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 STATUS_OF = {IN_PROGRESS: "open", WON: "won", LOST: "lost"}
+# Fields of a deal copied onto its stage-summary rows (the reports filter on them).
+SUMMARY_FIELDS = ("owner_id", "source", "pipeline_id", "created_at")
 
 
 def now() -> dt.datetime:
@@ -177,6 +181,7 @@ async def create_deal(
                 to_stage_id=stage["id"], entered_at=moment, by_user_id=actor_id,
             )
         )
+        await refresh_summary(deal_id)
         deal = await get_deal(deal_id)
         await _timeline(deal, _("Deal created: %(title)s", title=deal["title"]), actor_id, moment)
         await publish(
@@ -267,6 +272,7 @@ async def move_deal(
                 FunnelDeal.updated_at: moment,
             }
         ).where(FunnelDeal.id == deal_id)
+        await refresh_summary(deal_id)
         deal = await get_deal(deal_id)
         contact_id = deal["contact_id"]
         body = _("%(title)s moved to %(stage)s", title=deal["title"], stage=stage["name"])
@@ -345,6 +351,8 @@ async def update_deal(deal_id: int, data: dict[str, Any], *, actor_id: int | Non
         await FunnelDeal.update({getattr(FunnelDeal, k): v for k, v in values.items()}).where(
             FunnelDeal.id == deal_id
         )
+        if any(k in values and values[k] != deal[k] for k in SUMMARY_FIELDS):
+            await refresh_summary(deal_id)
         if "owner_id" in values and values["owner_id"] != deal["owner_id"]:
             await publish(
                 DealAssigned(

@@ -106,6 +106,45 @@ class FunnelStageHistory(Table, tablename="funnel_stage_history"):
     by_user_id = Integer(null=True, default=None)
 
 
+class FunnelDealStage(Table, tablename="funnel_deal_stage"):
+    """The reports' summary of the stage history: one row per deal and stage it entered.
+
+    Kept by ``rapport_funnel.stage_summary`` in the transaction of every change to a deal's
+    history, owner or source, so the cohort reports aggregate these rows (one per deal and
+    stage, already distinct) instead of grouping the raw history. The deal's pipeline, owner,
+    source and creation time are copied here so the reports filter without a join.
+    """
+
+    deal_id = Integer()
+    stage_id = Integer()
+    pipeline_id = Integer()  # the deal's
+    owner_id = Integer(null=True, default=None)  # the deal's, now
+    source = Varchar(length=120, default="")  # the deal's, now
+    created_at = Timestamptz(default=TimestamptzNow())  # the deal's: the report's cohort
+    created_day = Varchar(length=10, default="")  # of created_at, UTC: 'YYYY-MM-DD'
+    first_entered_at = Timestamptz(default=TimestamptzNow())
+    visits = Integer(default=0)  # history rows into the stage (stays)
+    stays_done = Integer(default=0)  # of those, the finished ones
+    seconds = BigInt(default=0)  # time the finished stays took
+    moved_on = Integer(default=0)  # 1: went from here to a later stage other than Lost
+    furthest = Integer(default=0)  # 1: the deal's furthest working stage, or Won while won
+
+
+class FunnelStageDaily(Table, tablename="funnel_stage_daily"):
+    """``funnel_deal_stage`` added up per pipeline, stage, creation day (UTC) and source:
+    what a report over whole days without an owner filter reads."""
+
+    pipeline_id = Integer()
+    stage_id = Integer()
+    created_day = Varchar(length=10, default="")
+    source = Varchar(length=120, default="")
+    entered = Integer(default=0)
+    moved_on = Integer(default=0)
+    furthest = Integer(default=0)
+    stayed = Integer(default=0)
+    seconds = BigInt(default=0)
+
+
 class FunnelLeadIntake(Table, tablename="funnel_lead_intake"):
     """The outbox id of every ``lead.received`` turned into a deal: a redelivery finds it."""
 
@@ -135,4 +174,6 @@ TABLES = [
     FunnelStageHistory,
     FunnelLeadIntake,
     FunnelGoal,
+    FunnelDealStage,
+    FunnelStageDaily,
 ]

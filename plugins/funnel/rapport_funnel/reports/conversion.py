@@ -5,6 +5,10 @@ many *reached* it — were ever there or further along, or are won. Distinct dea
 so a deal moved backwards and forwards again counts once, and a deal re-opened after a loss
 counts by where it went. Stage-to-stage conversion is reached(next) / reached(this); overall
 conversion is won / reached(first stage).
+
+The numbers come from the stage summary (``funnel_deal_stage``, one row per deal and stage
+it entered) by one grouped query; ``tests/test_stage_summary.py`` checks them against the
+same counts taken from the raw history.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 from rapport.api import gettext as _
 
 from rapport_funnel.pipelines import stages_of
-from rapport_funnel.reports.base import Bar, Report, ReportFilters, deal_filter, percent
-from rapport_funnel.tables import IN_PROGRESS, WON_SORT, FunnelDeal
+from rapport_funnel.reports.base import Bar, Report, ReportFilters, percent
+from rapport_funnel.reports.summary import StageTotals, stage_totals
+from rapport_funnel.tables import IN_PROGRESS, LOST
 
 
 async def build(filters: ReportFilters) -> Report:
@@ -26,47 +31,26 @@ async def build(filters: ReportFilters) -> Report:
     if filters.pipeline_id is None:
         report.notes.append(_("Pick a pipeline."))
         return report
-    where, args = deal_filter(filters, created_in_period=True)
-    entered = await FunnelDeal.raw(
-        "SELECT h.to_stage_id AS stage_id, COUNT(DISTINCT h.deal_id) AS n"
-        " FROM funnel_stage_history h JOIN funnel_deal d ON d.id = h.deal_id"
-        f" WHERE {where} GROUP BY h.to_stage_id",
-        *args,
-    )
-    moved = await FunnelDeal.raw(
-        "SELECT h.from_stage_id AS stage_id, COUNT(DISTINCT h.deal_id) AS n"
-        " FROM funnel_stage_history h JOIN funnel_deal d ON d.id = h.deal_id"
-        " JOIN funnel_stage sf ON sf.id = h.from_stage_id"
-        " JOIN funnel_stage st ON st.id = h.to_stage_id"
-        f" WHERE st.sort > sf.sort AND st.semantic <> 'lost' AND {where}"
-        " GROUP BY h.from_stage_id",
-        *args,
-    )
-    tops = await FunnelDeal.raw(
-        "SELECT t.top AS top, COUNT(*) AS n FROM ("
-        f" SELECT d.id AS id, CASE WHEN d.status = 'won' THEN {WON_SORT} ELSE MAX(s.sort) END"
-        " AS top FROM funnel_deal d"
-        " JOIN funnel_stage_history h ON h.deal_id = d.id"
-        " LEFT JOIN funnel_stage s ON s.id = h.to_stage_id AND s.semantic = 'in_progress'"
-        f" WHERE {where} GROUP BY d.id, d.status) t GROUP BY t.top",
-        *args,
-    )
-    entered_by = {r["stage_id"]: int(r["n"]) for r in entered}
-    moved_by = {r["stage_id"]: int(r["n"]) for r in moved}
-    stages = [s for s in await stages_of(filters.pipeline_id) if s["semantic"] != "lost"]
+    every = await stages_of(filters.pipeline_id, include_archived=True)
+    totals = await stage_totals(filters, [s["id"] for s in every])
+    # Each deal has one furthest row: the furthest working stage it entered, or Won while
+    # it is won. A deal reached a stage when its furthest row lies at that stage or beyond.
+    furthest = [(s["sort"], totals[s["id"]].furthest) for s in every if s["id"] in totals]
+    stages = [s for s in every if s["semantic"] != LOST and not s["archived"]]
 
     def reached(sort: int) -> int:
-        return sum(int(r["n"]) for r in tops if r["top"] is not None and int(r["top"]) >= sort)
+        return sum(n for top, n in furthest if top >= sort)
 
     first = reached(stages[0]["sort"]) if stages else 0
     for index, stage in enumerate(stages):
         here = reached(stage["sort"])
         following = stages[index + 1] if index + 1 < len(stages) else None
         to_next = percent(reached(following["sort"]), here) if following else None
+        counts = totals.get(stage["id"], StageTotals())
         report.rows.append([
             stage["name"],
-            entered_by.get(stage["id"], 0),
-            moved_by.get(stage["id"], 0) if stage["semantic"] == IN_PROGRESS else None,
+            counts.entered,
+            counts.moved_on if stage["semantic"] == IN_PROGRESS else None,
             here,
             to_next,
             percent(here, first),

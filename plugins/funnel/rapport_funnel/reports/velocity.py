@@ -4,6 +4,9 @@ open deals stall now.
 Average days = the time all deals spent in the stage (every stay, a second visit included)
 divided by the number of distinct deals that stayed there; stays still running are not
 counted. "Stalled now" counts open deals idle in the stage longer than its rotting threshold.
+
+The stays come from the stage summary (finished stays and their seconds per deal and stage,
+see ``rapport_funnel.stage_summary``); the open deals from the deals' board index.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from rapport.api import gettext as _
 from rapport_funnel.deals import now
 from rapport_funnel.pipelines import stages_of
 from rapport_funnel.reports.base import Bar, Report, ReportFilters, deal_filter
+from rapport_funnel.reports.summary import StageTotals, stage_totals
 from rapport_funnel.tables import IN_PROGRESS, FunnelDeal
 
 DAY = 86400
@@ -29,22 +33,14 @@ async def build(filters: ReportFilters) -> Report:
     if filters.pipeline_id is None:
         report.notes.append(_("Pick a pipeline."))
         return report
-    where, args = deal_filter(filters, created_in_period=True)
-    stays = await FunnelDeal.raw(
-        "SELECT h.to_stage_id AS stage_id, COUNT(DISTINCT h.deal_id) AS deals,"
-        " SUM(h.seconds_in_stage) AS seconds"
-        " FROM funnel_stage_history h JOIN funnel_deal d ON d.id = h.deal_id"
-        f" WHERE h.left_at IS NOT NULL AND {where} GROUP BY h.to_stage_id",
-        *args,
-    )
     open_where, open_args = deal_filter(filters)
     stages = [s for s in await stages_of(filters.pipeline_id) if s["semantic"] == IN_PROGRESS]
+    totals = await stage_totals(filters, [s["id"] for s in stages])
     stalled = await _stalled(stages, open_where, open_args)
-    by_stage = {r["stage_id"]: r for r in stays}
     for stage in stages:
-        row = by_stage.get(stage["id"])
-        deals = int(row["deals"]) if row else 0
-        days = round(int(row["seconds"] or 0) / DAY / deals, 2) if deals else None
+        counts = totals.get(stage["id"], StageTotals())
+        deals = counts.stayed
+        days = round(counts.seconds / DAY / deals, 2) if deals else None
         open_count, stalled_count = stalled.get(stage["id"], (0, 0))
         report.rows.append([stage["name"], deals, days, open_count, stalled_count])
         report.bars.append(Bar(stage["name"], days or 0, f"{days or 0}"))

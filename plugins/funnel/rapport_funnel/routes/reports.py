@@ -10,12 +10,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from rapport.api import active_users, page, requires_permission
 
-from rapport_funnel.board import sources_of
 from rapport_funnel.errors import FunnelError
 from rapport_funnel.pipelines import default_pipeline, list_pipelines
 from rapport_funnel.reports import goals, registry, svg
 from rapport_funnel.reports.base import ReportFilters
 from rapport_funnel.reports.csv_export import to_csv
+from rapport_funnel.reports.summary import sources_of
 from rapport_funnel.routes.common import Form, int_or_none, text
 
 REPORTS = "funnel.reports.view"

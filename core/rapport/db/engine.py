@@ -146,8 +146,9 @@ class _InlineTransaction(SQLiteTransaction):
         self.context = engine.current_transaction.set(self)
         return self
 
-    async def begin(self) -> None:  # the write lock is taken in __aenter__, with retries
-        raise NotImplementedError
+    async def begin(self) -> None:
+        # Piccolo's own begin() would send BEGIN without the write lock and its retries.
+        raise RuntimeError("an inline write transaction begins in __aenter__")
 
     async def commit(self) -> None:
         self.connection.raw.execute("COMMIT")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,9 +65,7 @@ class RetryBookkeeping:
     renewal of :class:`rapport.events.delivery_leases.CursorLeases`)."""
 
     options: Any
-
-    async def _renew(self, name: str, position: int | None) -> None:  # pragma: no cover
-        raise NotImplementedError
+    _renew: Callable[[str, int | None], Awaitable[None]]
 
     async def _due_heads(self, name: str) -> list[_Retry]:
         rows = await DeliveryRetry.raw(

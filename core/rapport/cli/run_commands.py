@@ -23,17 +23,14 @@ def serve_app(ctx: Context, host: str, port: int, workers: int, with_worker: boo
     worker, and as its own process beside several (so services start exactly once)."""
     import uvicorn
 
+    from rapport import bootstrap
     from rapport.web.app import IN_PROCESS_WORKER_ENV
 
-    # Migrating loads every migration module and Piccolo's schema diffing: in this process
-    # that would stay as its high-water mark (about 60 MB over what serving needs), so a
-    # short-lived child does it.
-    migrated = subprocess.run(
-        [sys.executable, "-m", "rapport", "--data-dir", str(ctx.settings.data_dir), "migrate"],
-        check=False,
-    )
-    if migrated.returncode != 0:
-        raise click.ClickException("the migrations failed (see above); not serving")
+    async def prepare() -> None:
+        await started(ctx, migrate=True)
+        await bootstrap.stop()
+
+    asyncio.run(prepare())
     os.environ["RAPPORT_DATA_DIR"] = str(ctx.settings.data_dir)
     os.environ[IN_PROCESS_WORKER_ENV] = "1" if (with_worker and workers == 1) else "0"
     side_worker = None

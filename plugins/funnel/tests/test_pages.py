@@ -344,6 +344,10 @@ async def test_pages_speak_the_users_language(client, seeded):
 async def test_an_admin_creates_a_pipeline_and_edits_its_stages(client, seeded):
     await sign_in(client, "admin@example.com", PASSWORD)
     page = await client.get("/funnel/settings")
+    # The title is text only, and each section is on the page once.
+    title = re.search(r"<title>(.*?)</title>", page.text, re.S).group(1)
+    assert "Funnel settings" in title and "<" not in title
+    assert page.text.count('id="products"') == 1
     token = _csrf(page.text)
     refused = await client.post(
         "/funnel/settings/pipelines", data={"name": "", "stages": "", "_csrf_token": token}

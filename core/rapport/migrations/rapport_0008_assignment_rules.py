@@ -3,39 +3,25 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import JSON, Boolean, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.columns.indexes import IndexMethod
+
+from rapport.migrations import column_params
 
 ID = "2026-12-01T12:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "assignment rules"
 
 
-def _params(**params):
-    base = {
-        "null": False,
-        "primary_key": False,
-        "unique": False,
-        "index": False,
-        "index_method": IndexMethod.btree,
-        "choices": None,
-        "db_column_name": None,
-        "secret": False,
-    }
-    base.update(params)
-    return base
-
-
 COLUMNS = [
-    ("position", Integer, _params(default=0, index=True)),
-    ("name", Varchar, _params(length=150, default="")),
-    ("kind", Varchar, _params(length=20, default="")),
-    ("match_field", Varchar, _params(length=20, default="")),
-    ("match_values", JSON, _params(default="[]")),
-    ("user_ids", JSON, _params(default="[]")),
-    ("target_user", Integer, _params(default=None, null=True)),
-    ("counter", Integer, _params(default=0)),
-    ("active", Boolean, _params(default=True)),
-    ("created_at", Timestamptz, _params(default=TimestamptzNow())),
+    ("position", Integer, column_params(default=0, index=True)),
+    ("name", Varchar, column_params(length=150, default="")),
+    ("kind", Varchar, column_params(length=20, default="")),
+    ("match_field", Varchar, column_params(length=20, default="")),
+    ("match_values", JSON, column_params(default="[]")),
+    ("user_ids", JSON, column_params(default="[]")),
+    ("target_user", Integer, column_params(default=None, null=True)),
+    ("counter", Integer, column_params(default=0)),
+    ("active", Boolean, column_params(default=True)),
+    ("created_at", Timestamptz, column_params(default=TimestamptzNow())),
 ]
 
 
@@ -62,7 +48,7 @@ async def forwards():
         db_column_name="away",
         column_class_name="Boolean",
         column_class=Boolean,
-        params=_params(default=False),
+        params=column_params(default=False),
         schema=None,
     )
     return manager

@@ -3,33 +3,19 @@ signs (so receivers can switch to the new secret without refusing a single deliv
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Timestamptz, Varchar
-from piccolo.columns.indexes import IndexMethod
+
+from rapport.migrations import column_params
 
 ID = "2026-12-01T22:40:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "webhook secret rotation grace"
 
 
-def _params(**params):
-    base = {
-        "null": False,
-        "primary_key": False,
-        "unique": False,
-        "index": False,
-        "index_method": IndexMethod.btree,
-        "choices": None,
-        "db_column_name": None,
-        "secret": False,
-    }
-    base.update(params)
-    return base
-
-
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="rapport", description=DESCRIPTION)
     for name, column_class, params in (
-        ("previous_secret", Varchar, _params(length=100, default="", secret=True)),
-        ("previous_secret_until", Timestamptz, _params(default=None, null=True)),
+        ("previous_secret", Varchar, column_params(length=100, default="", secret=True)),
+        ("previous_secret_until", Timestamptz, column_params(default=None, null=True)),
     ):
         manager.add_column(
             table_class_name="WebhookSubscription",

@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 from rapport.plugins.registry import PluginRegistry
@@ -154,3 +155,72 @@ async def test_an_idle_session_is_refused_and_removed(app):
         )
         assert _refused(await client.get("/account", headers=HTML, follow_redirects=False))
         assert client.blocking_portal.call(UserSession.count().run) == 0
+
+
+async def test_password_checks_run_off_the_event_loop_while_other_requests_are_served(
+    app, monkeypatch
+):
+    """A sign-in's argon2 check runs on the hashing threads; a page served meanwhile is not
+    held up by it (the check waits on an event the concurrent request sets)."""
+    import asyncio
+    import threading
+
+    from rapport.users import passwords
+
+    loop_thread = threading.get_ident()
+    release = threading.Event()
+    threads: list[str] = []
+    real_verify = passwords.verify_password
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        threads.append(threading.current_thread().name)
+        assert threading.get_ident() != loop_thread
+        assert release.wait(10), "the concurrent request never ran"
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", slow_verify)
+    # httpx's own ASGI transport runs the app on this loop (the test client runs it on a
+    # portal thread, one request at a time).
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        signing_in = asyncio.ensure_future(_post_login(client, EMAIL, PASSWORD))
+        while not threads:
+            await asyncio.sleep(0.01)
+        meanwhile = await client.get("/login")
+        release.set()
+        response = await signing_in
+    assert "password" in meanwhile.text
+    assert response.status_code in (302, 303) and response.headers["location"] == "/"
+    assert threads and all(name.startswith("rapport-password") for name in threads)
+
+
+async def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(app):
+    """Hashes made with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes) still verify, and the
+    next sign-in stores one with the project's parameters."""
+    from argon2 import PasswordHasher, extract_parameters
+    from rapport.users import passwords
+    from rapport.users.tables import User
+
+    old = PasswordHasher().hash(PASSWORD)
+    assert passwords.needs_rehash(old)
+
+    async def stored() -> str:
+        row = await User.select(User.password_hash).where(User.email == EMAIL).first()
+        return row["password_hash"]
+
+    async with AsyncTestClient(app) as client:
+        await User.update({User.password_hash: old}).where(User.email == EMAIL)
+        response = await _post_login(client, EMAIL, PASSWORD)
+        assert response.status_code in (302, 303) and response.headers["location"] == "/"
+        upgraded = await stored()
+    assert upgraded != old
+    params = extract_parameters(upgraded)
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (
+        passwords.MEMORY_COST_KIB,
+        passwords.TIME_COST,
+        passwords.PARALLELISM,
+    )
+    assert not passwords.needs_rehash(upgraded)

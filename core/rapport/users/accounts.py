@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rapport.users.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from rapport.users.passwords import MIN_LENGTH, dummy_hash, hashed, needs_rehash, password_matches
 from rapport.users.permissions import ROLES
 from rapport.users.tables import User
 
@@ -36,7 +36,7 @@ async def create_user(
         User(
             email=email,
             name=name.strip() or email,
-            password_hash=hash_password(password),
+            password_hash=await hashed(password),
             role=role,
             language=language,
         )
@@ -49,13 +49,11 @@ async def authenticate(email: str, password: str) -> dict[str, Any] | None:
     row = await User.select().where(User.email == normalise_email(email)).first()
     if row is None or not row["is_active"]:
         # Hash anyway so response time does not tell which emails exist.
-        verify_password(_DUMMY_HASH, password)
+        await password_matches(dummy_hash(), password)
         return None
-    if not verify_password(row["password_hash"], password):
+    if not await password_matches(row["password_hash"], password):
         return None
     if needs_rehash(row["password_hash"]):
-        await User.update({User.password_hash: hash_password(password)}).where(User.id == row["id"])
+        await User.update({User.password_hash: await hashed(password)}).where(User.id == row["id"])
     return row
 
-
-_DUMMY_HASH = hash_password("not-a-real-password")

@@ -99,12 +99,12 @@ async def end_other_sessions(user_id: int, keep_token: str | None = None) -> Non
 
 
 async def change_password(user_id: int, new_password: str, keep_token: str | None) -> None:
-    from rapport.users.passwords import MIN_LENGTH, hash_password
+    from rapport.users.passwords import MIN_LENGTH, hashed
 
     if len(new_password) < MIN_LENGTH:
         raise ValueError(f"must have at least {MIN_LENGTH} characters")
     await User.update(
-        {User.password_hash: hash_password(new_password), User.password_changed_at: _now()}
+        {User.password_hash: await hashed(new_password), User.password_changed_at: _now()}
     ).where(User.id == user_id)
     await end_other_sessions(user_id, keep_token)
     if keep_token:

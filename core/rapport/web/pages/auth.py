@@ -12,7 +12,7 @@ from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from rapport.users.accounts import authenticate
-from rapport.users.passwords import verify_password
+from rapport.users.passwords import password_matches
 from rapport.users.sessions import change_password, create_session, end_session
 from rapport.users.tables import User
 from rapport.users.throttle import clear_failures, is_throttled, record_failure
@@ -119,7 +119,7 @@ async def account_password(request: Request, data: Form) -> Template:
     user = request.scope["user"]  # type: ignore[typeddict-item]
     errors: dict[str, str] = {}
     row = await User.select(User.password_hash).where(User.id == user["id"]).first()
-    if not verify_password(row["password_hash"], str(data.get("current", ""))):
+    if not await password_matches(row["password_hash"], str(data.get("current", ""))):
         errors["current"] = _("This is not your current password.")
     new = str(data.get("new", ""))
     if new != str(data.get("repeat", "")):

@@ -79,7 +79,7 @@ def register_event_consumers() -> list[Consumer]:
             backoff_base=1.0,
             backoff_cap=60.0,
             handle_batch=handle_received_batch,
-            batch_size=25,
+            batch_size=10,
         )
     ]
 

@@ -53,6 +53,8 @@ from rapport.contacts.service import (
 )
 from rapport.contacts.validation import ValidationError
 from rapport.db.errors import database_unavailable, limit_lock_wait
+from rapport.db.group_commit import GroupCommit
+from rapport.db.statements import Statement
 from rapport.db.transaction import transaction
 from rapport.events.base import Event, EventMeta
 from rapport.events.bus import publish
@@ -157,6 +159,7 @@ __all__ = [
     "DuplicateMatch",
     "Event",
     "EventMeta",
+    "GroupCommit",
     "InboundRejected",
     "JobDefinition",
     "LeadReceived",
@@ -177,6 +180,7 @@ __all__ = [
     "SettingField",
     "Settings",
     "SignatureInvalid",
+    "Statement",
     "SubjectLink",
     "TaskCompleted",
     "Theme",

@@ -26,7 +26,9 @@ plain ``sqlite3`` connections:
   - across processes (``rapport serve --workers 2`` and the background worker share the
     file) the writer connection has a busy timeout of 0: ``BEGIN IMMEDIATE`` answers
     ``SQLITE_BUSY`` at once while another process writes, and is retried after an
-    ``asyncio.sleep`` with back-off (1 ms doubling to 50 ms);
+    ``asyncio.sleep`` with back-off (1 ms doubling to 5 ms: a try costs microseconds, and a
+    longer sleep let a busy background worker take the lock again and again before a
+    waiting request looked);
   - the whole wait, for the lock and for ``BEGIN``, is bounded by :attr:`busy_timeout`
     (10 s, what the busy handler waited before); past it the writer gets
     ``sqlite3.OperationalError("database is locked")``, the same error as before, which
@@ -79,7 +81,7 @@ BUSY_TIMEOUT_MS = 10_000
 POOL_SIZE = 4
 # Back-off between two tries of ``BEGIN IMMEDIATE`` while another process writes.
 FIRST_RETRY_S = 0.001
-LONGEST_RETRY_S = 0.05
+LONGEST_RETRY_S = 0.005  # was 50 ms: see the module docstring
 _SQLITE_BUSY = 5  # primary result code; extended codes (BUSY_RECOVERY...) share the low byte
 # SQLite refuses these inside a transaction: run alone, in autocommit mode.
 _AUTOCOMMIT_ONLY = ("PRAGMA", "VACUUM")

@@ -53,7 +53,7 @@ from typing import Any
 from rapport.db.current import is_sqlite
 from rapport.db.transaction import transaction
 from rapport.events.consumers import Consumer
-from rapport.events.delivery_attempts import Watchdog, attempt
+from rapport.events.delivery_attempts import Watchdog, attempt, attempt_batch
 from rapport.events.delivery_counts import DEFAULTS, DeliveryOptions, DeliveryStats
 from rapport.events.delivery_leases import CursorLeases, LeaseLost, utcnow
 from rapport.events.delivery_retries import (
@@ -265,18 +265,8 @@ class Delivery(CursorLeases, RetryBookkeeping):
         keys = {row["key"] for row, want in zip(rows, wanted, strict=True) if want and row["key"]}
         blocked = await self._blocked_keys(consumer.name, keys)
         retries: list[tuple[int, str, int, dt.datetime, str, str]] = []
-        for index, row in enumerate(rows):
-            if index and time.monotonic() >= deadline:
-                break
-            position = row["id"]
-            if not wanted[index]:
-                stats.skipped += 1
-                continue
-            key = row["key"] or ""
-            if key and key in blocked:
-                retries.append((row["id"], key, 0, utcnow(), "", WAITING))
-                stats.waiting += 1
-                continue
+
+        async def one(row: dict[str, Any], key: str) -> None:
             error = await attempt(consumer, row, watchdog)
             if error is None:
                 stats.delivered += 1
@@ -290,6 +280,59 @@ class Delivery(CursorLeases, RetryBookkeeping):
                 stats.failed += 1
                 if key:
                     blocked.add(key)
+
+        # A batch consumer gets runs of events, never two of one key in a run (a failure of
+        # the first must be able to hold back the second); a run that fails goes one by one.
+        run: list[tuple[dict[str, Any], str]] = []
+        run_keys: set[str] = set()
+
+        async def flush() -> None:
+            if not run:
+                return
+            taken = list(run)
+            run.clear()
+            run_keys.clear()
+            if len(taken) > 1:
+                error = await attempt_batch(consumer, [row for row, _ in taken], watchdog)
+                if error is None:
+                    stats.delivered += len(taken)
+                    return
+                log.info(
+                    "consumer %r: a batch of %d failed, delivering one by one: %s",
+                    consumer.name,
+                    len(taken),
+                    error.strip().splitlines()[-1] if error.strip() else error,
+                )
+            for row, key in taken:
+                await one(row, key)
+
+        batching = consumer.handle_batch is not None and consumer.batch_size > 1
+        for index, row in enumerate(rows):
+            if index and time.monotonic() >= deadline:
+                break
+            if not wanted[index]:
+                position = row["id"]
+                stats.skipped += 1
+                continue
+            key = row["key"] or ""
+            if key in run_keys:
+                await flush()
+            if key and key in blocked:
+                position = row["id"]
+                retries.append((row["id"], key, 0, utcnow(), "", WAITING))
+                stats.waiting += 1
+                continue
+            if batching:
+                run.append((row, key))
+                if key:
+                    run_keys.add(key)
+                position = row["id"]
+                if len(run) >= consumer.batch_size:
+                    await flush()
+                continue
+            position = row["id"]
+            await one(row, key)
+        await flush()
         async with transaction():
             if retries:
                 await self._insert_retries(consumer.name, retries)

@@ -91,3 +91,27 @@ async def attempt(consumer: Consumer, row: dict[str, Any] | None, watchdog: Watc
     except Exception as exc:  # noqa: BLE001 - whatever a handler raises is a failed attempt
         return timed_out if watchdog.disarm() else short_error(exc)
     return timed_out if watchdog.disarm() else None
+
+
+async def attempt_batch(
+    consumer: Consumer, rows: list[dict[str, Any]], watchdog: Watchdog
+) -> str | None:
+    """Hand ``rows`` to ``consumer.handle_batch`` at once; the error text if it failed."""
+    assert consumer.handle_batch is not None
+    try:
+        items = [event_from_row(row) for row in rows]
+    except Exception as exc:  # noqa: BLE001 - one payload that no longer fits: go one by one
+        return short_error(exc)
+    timed_out = f"timed out after {watchdog.timeout:g}s"
+    watchdog.arm()
+    try:
+        result = consumer.handle_batch(items)
+        if inspect.isawaitable(result):
+            await result
+    except asyncio.CancelledError:
+        if watchdog.disarm() and not watchdog.cancelled_from_outside():
+            return timed_out
+        raise
+    except Exception as exc:  # noqa: BLE001 - the events are then tried one by one
+        return timed_out if watchdog.disarm() else short_error(exc)
+    return timed_out if watchdog.disarm() else None

@@ -29,7 +29,9 @@ from typing import Any
 
 from rapport.api import (
     DuplicateContact,
+    GroupCommit,
     LeadReceived,
+    Statement,
     choose_owner,
     create_contact,
     database_unavailable,
@@ -50,7 +52,7 @@ from rapport.api import (
 from rapport_webforms.definitions import Mapped, mapped_from_json
 from rapport_webforms.events import FormSubmitted, SubmissionReceived
 from rapport_webforms.forms import Form, form_by_id
-from rapport_webforms.tables import Submission, WebForm
+from rapport_webforms.tables import Submission
 
 log = logging.getLogger(__name__)
 
@@ -338,6 +340,16 @@ RECEIVED, FAILED = "received", "failed"
 ERROR_LIMIT = 2000
 
 
+# The accepting write: fixed statements (no query building per request), and concurrent
+# submissions of this process share one transaction (see rapport.api.GroupCommit).
+_ACCEPT = Statement(
+    "INSERT INTO webforms_submission (form_id, received_at, channel, status, spam_reason,"
+    " raw, mapped, context, differences, ip, error)"
+    " VALUES ({}, {}, {}, {}, '', {}, {}, {}, {}, {}, '') RETURNING id"
+)
+accepting = GroupCommit()
+
+
 async def accept_submission(
     form: Form,
     mapped: Mapped,
@@ -346,30 +358,73 @@ async def accept_submission(
     channel: str,
     ip: str,
 ) -> int:
-    """Store a valid submission for processing, durably; return its id."""
-    async with transaction():
+    """Store a valid submission for processing, durably; return its id once committed."""
+    values = (
+        form.id,
+        _now(),
+        channel,
+        RECEIVED,
+        json.dumps(raw, default=str),
+        json.dumps(mapped.as_json()),
+        json.dumps(context),
+        "{}",
+        ip,
+    )
+
+    async def write() -> int:
         await limit_lock_wait(LOCK_WAIT_SECONDS)
-        rows = await Submission.insert(
-            Submission(
-                form_id=form.id,
-                received_at=_now(),
-                channel=channel,
-                status=RECEIVED,
-                raw=json.dumps(raw, default=str),
-                mapped=json.dumps(mapped.as_json()),
-                context=json.dumps(context),
-                ip=ip,
-            )
-        ).returning(Submission.id)
-        submission_id = rows[0]["id"]
+        rows = await _ACCEPT.fetch(*values)
+        submission_id = int(rows[0]["id"])
         await publish(SubmissionReceived(submission_id=submission_id, form_id=form.id))
-    return submission_id
+        return submission_id
+
+    return await accepting.run(write)
 
 
 def _loaded(value: Any, empty: Any) -> Any:
     if isinstance(value, str):
         return json.loads(value) if value else empty
     return value if value is not None else empty
+
+
+# The claim and the outcome commit together: a racing or repeated delivery finds the status
+# changed and skips.
+_CLAIM = Statement(
+    "UPDATE webforms_submission SET status = 'processing'"
+    " WHERE id = {} AND status = 'received'"
+    " RETURNING form_id, channel, ip, raw, mapped, context"
+)
+
+
+async def _process_claimed(
+    submission_id: int, forms: dict[int, Form | None]
+) -> tuple[Form, Mapped, Outcome] | None:
+    """Inside the caller's transaction: claim one submission and do everything it causes."""
+    row = await _CLAIM.fetch_one(submission_id)
+    if row is None:
+        return None
+    form_id = int(row["form_id"])
+    if form_id not in forms:
+        forms[form_id] = await form_by_id(form_id)
+    form = forms[form_id]
+    if form is None:
+        raise LookupError(f"form {form_id} no longer exists")
+    mapped = mapped_from_json(_loaded(row["mapped"], {}))
+    outcome = await take_submission(
+        form,
+        mapped,
+        _loaded(row["raw"], {}),
+        _loaded(row["context"], {}),
+        row["channel"],
+        row["ip"],
+        existing_id=submission_id,
+    )
+    return form, mapped, outcome
+
+
+async def _tell(done: list[tuple[Form, Mapped, Outcome]]) -> None:
+    for form, mapped, outcome in done:
+        await tell_the_owner(form, outcome, mapped.name or mapped.email or mapped.phone)
 
 
 async def process_submission(submission_id: int) -> Outcome | None:
@@ -380,31 +435,8 @@ async def process_submission(submission_id: int) -> Outcome | None:
     """
     try:
         async with transaction():
-            # The claim and the outcome commit together: a racing or repeated delivery finds
-            # the status changed and skips.
-            # (Through WebForm: Submission.raw is the column of that name.)
-            claimed = await WebForm.raw(
-                "UPDATE webforms_submission SET status = 'processing'"
-                " WHERE id = {} AND status = 'received'"
-                " RETURNING form_id, channel, ip, raw, mapped, context",
-                submission_id,
-            )
-            if not claimed:
-                return None
-            row = claimed[0]
-            form = await form_by_id(row["form_id"])
-            if form is None:
-                raise LookupError(f"form {row['form_id']} no longer exists")
-            mapped = mapped_from_json(_loaded(row["mapped"], {}))
-            outcome = await take_submission(
-                form,
-                mapped,
-                _loaded(row["raw"], {}),
-                _loaded(row["context"], {}),
-                row["channel"],
-                row["ip"],
-                existing_id=submission_id,
-            )
+            await limit_lock_wait(LOCK_WAIT_SECONDS)
+            done = await _process_claimed(submission_id, {})
     except Exception as exc:
         if database_unavailable(exc):
             raise
@@ -414,10 +446,38 @@ async def process_submission(submission_id: int) -> Outcome | None:
             (Submission.id == submission_id) & (Submission.status == RECEIVED)
         )
         return None
-    await tell_the_owner(form, outcome, mapped.name or mapped.email or mapped.phone)
-    return outcome
+    if done is None:
+        return None
+    await _tell([done])
+    return done[2]
+
+
+async def process_submissions(submission_ids: list[int]) -> list[Outcome]:
+    """Process several received submissions in one transaction; the outcomes of those that
+    were waiting (others are skipped, as one by one).
+
+    All or nothing: if any of them fails, nothing of the batch is kept and the error is
+    raised, so the caller processes each alone (:func:`process_submission`), where a failure
+    marks only its own submission. The forms are read once per batch.
+    """
+    forms: dict[int, Form | None] = {}
+    done: list[tuple[Form, Mapped, Outcome]] = []
+    async with transaction():
+        await limit_lock_wait(LOCK_WAIT_SECONDS)
+        for submission_id in submission_ids:
+            result = await _process_claimed(submission_id, forms)
+            if result is not None:
+                done.append(result)
+    await _tell(done)
+    return [outcome for _form, _mapped, outcome in done]
 
 
 async def handle_received(event: Any, meta: Any) -> None:
     """The outbox consumer's handler for ``form.received``."""
     await process_submission(int(event.submission_id))
+
+
+async def handle_received_batch(items: list[tuple[Any, Any]]) -> None:
+    """The consumer's batch form: several ``form.received`` in one transaction. If it raises,
+    the outbox hands each event to :func:`handle_received` alone."""
+    await process_submissions([int(event.submission_id) for event, _meta in items])

@@ -18,17 +18,19 @@ from rapport.api import (
     Consumer,
     CustomField,
     Event,
+    JobDefinition,
     Manifest,
     MenuItem,
     Permission,
+    Schedule,
     SettingField,
     gettext,
     hookimpl,
 )
 
-from rapport_webforms import admin, inbox, public
+from rapport_webforms import admin, inbox, public, sweep
 from rapport_webforms.events import FormSubmitted, SubmissionReceived
-from rapport_webforms.intake import handle_received
+from rapport_webforms.intake import handle_received, handle_received_batch
 from rapport_webforms.tables import Submission
 
 HERE = Path(__file__).parent
@@ -66,7 +68,8 @@ def register_event_types() -> list[type[Event]]:
 @hookimpl
 def register_event_consumers() -> list[Consumer]:
     # Processing of accepted submissions: at least once, retried while the database is
-    # unavailable; process_submission skips one already done.
+    # unavailable; process_submission skips one already done. Up to 25 in one transaction;
+    # a batch that fails is processed one by one.
     return [
         Consumer(
             "webforms.intake",
@@ -75,8 +78,21 @@ def register_event_consumers() -> list[Consumer]:
             max_attempts=50,
             backoff_base=1.0,
             backoff_cap=60.0,
+            handle_batch=handle_received_batch,
+            batch_size=10,
         )
     ]
+
+
+@hookimpl
+def register_jobs() -> list[JobDefinition]:
+    return list(sweep.JOBS)
+
+
+@hookimpl
+def register_schedules() -> list[Schedule]:
+    # Submissions whose event the outbox gave up on are queued again.
+    return list(sweep.SCHEDULES)
 
 
 @hookimpl

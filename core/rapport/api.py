@@ -111,7 +111,8 @@ from rapport.web.inbound import (
 )
 from rapport.web.live import notify_user, push_to_user, speaking, user_language
 from rapport.web.plugin_routes import requires_permission
-from rapport.web.rendering import fragment, page, render_html
+from rapport.web.rendering import fragment, page, render_html, request_restriction
+from rapport.web.rendering import user_permissions as request_permissions
 from rapport.web.slots import CardPanel, ContactAction, DashboardWidget, MenuItem
 from rapport.web.themes import Theme
 from rapport.webhooks.signing import verify_signature
@@ -234,6 +235,8 @@ __all__ = [
     "record_assignment",
     "reindex_all",
     "render_html",
+    "request_permissions",
+    "request_restriction",
     "require_hmac",
     "requires_permission",
     "requires_scope",

@@ -38,3 +38,38 @@ def test_language_switch_changes_text_and_money_format():
     assert fmt_money(1234.5, "RUB").replace("\xa0", " ").replace("\u202f", " ") == "1 234,50 ₽"
     set_language("en")
     assert fmt_money(1234.5, "RUB").replace("\xa0", "") == "RUB1,234.50"
+
+
+def test_datetime_filter_writes_what_babel_writes_in_every_language_and_named_format():
+    """The timeline's date filter builds the named formats itself (faster than Babel's own
+    path); it must give Babel's text exactly: every hour and minute boundary, two-digit years,
+    AM/PM, naive and non-UTC values, and the formats whose fields it leaves to Babel."""
+    import datetime as dt
+    import random
+
+    from babel.dates import format_datetime
+    from rapport.web.i18n import LANGUAGES, fmt_datetime
+
+    rng = random.Random(7)
+    start = dt.datetime(1999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+    values = [start + dt.timedelta(seconds=rng.randrange(0, 40 * 365 * 86400)) for _ in range(300)]
+    values += [
+        dt.datetime(2026, 1, 2, hour, minute, tzinfo=dt.UTC)
+        for hour in range(24)
+        for minute in (0, 9, 59)
+    ]
+    values += [
+        dt.datetime(2026, 5, 3, 13, 7),
+        dt.datetime(2026, 5, 3, 0, 30, tzinfo=dt.timezone(dt.timedelta(hours=3))),
+    ]
+    try:
+        for language in LANGUAGES:
+            set_language(language)
+            for name in ("short", "medium", "long", "full"):
+                for value in values:
+                    assert fmt_datetime(value, name) == format_datetime(
+                        value, format=name, locale=language
+                    ), (language, name, value)
+            assert fmt_datetime(None, "short") == ""
+    finally:
+        set_language("en")

@@ -44,15 +44,15 @@ async def declare_fields(fields: list[CustomField], declared_by: str) -> None:
 
 async def defined_fields() -> dict[str, CustomField]:
     """Every custom field of contacts, key → :class:`CustomField`, in display order."""
-    rows = (
-        await CustomFieldDefinition.select()
-        .order_by(CustomFieldDefinition.position)
-        .output(load_json=True)
+    # Read on every card: a fixed statement rather than one built each time.
+    rows = await CustomFieldDefinition.raw(
+        'SELECT "key", label, "type", choices FROM rapport_custom_field ORDER BY position'
     )
-    return {
-        r["key"]: CustomField(r["key"], r["label"], r["type"], tuple(r["choices"] or ()))
-        for r in rows
-    }
+    fields = {}
+    for r in rows:
+        choices = json.loads(r["choices"]) if isinstance(r["choices"], str) else r["choices"]
+        fields[r["key"]] = CustomField(r["key"], r["label"], r["type"], tuple(choices or ()))
+    return fields
 
 
 async def check_values(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The contact list: filters, two sort orders and keyset pagination.
 
 A page is read with a fixed number of queries whatever its size: one for the contacts (with
-their company's and owner's names joined in), one each for their emails, phones and tags.
+their company's and owner's names joined in), one for their emails, phones and tags.
 Pages continue from a cursor holding the sort key of the last row shown, so page 500 costs
 what page 1 does; the sort orders match the ``rapport_contact_list``,
 ``rapport_contact_owner_list`` and ``rapport_contact_recent`` indexes.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from piccolo.columns.combination import Where
 from piccolo.query.methods.select import Select
 
 from rapport.contacts.phones import format_international
-from rapport.contacts.tables import Contact, ContactEmail, ContactPhone, ContactTag, Tag
+from rapport.contacts.tables import Contact, ContactEmail, ContactTag, Tag
 
 SORTS = ("name", "recent")
 # Orders the API offers besides: "id" (creation order; rows added later come last).
@@ -260,38 +261,42 @@ def _row(record: dict[str, Any]) -> ContactRow:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _channels_statement(count: int) -> str:
+    """First emails and phones and the tag names of ``count`` contacts in one fixed
+    statement (emails and phones by id, tags by name). A list page runs it once; building
+    the three ``IN`` queries with the query builder cost about as much as the rest of the
+    page's data."""
+    marks = ", ".join(["{}"] * count)
+    return (
+        "SELECT 'e' AS part, contact, id AS n, email AS a FROM rapport_contact_email"
+        f" WHERE contact IN ({marks})"
+        " UNION ALL SELECT 'p', contact, id, e164 FROM rapport_contact_phone"
+        f" WHERE contact IN ({marks})"
+        " UNION ALL SELECT 't', ct.contact, NULL, t.name FROM rapport_contact_tag ct"
+        f" JOIN rapport_tag t ON t.id = ct.tag WHERE ct.contact IN ({marks})"
+        " ORDER BY part, n, a"
+    )
+
+
 async def attach_channels(rows: list[ContactRow]) -> None:
-    """Fill the first email, first phone and the tags of every row: three queries in all."""
+    """Fill the first email, first phone and the tags of every row: one query in all."""
     if not rows:
         return
     by_id = {row.id: row for row in rows}
     ids = list(by_id)
-    emails = (
-        await ContactEmail.select(ContactEmail.contact, ContactEmail.email)
-        .where(ContactEmail.contact.is_in(ids))
-        .order_by(ContactEmail.id)
-    )
-    for record in emails:
+    found = await ContactEmail.raw(_channels_statement(len(ids)), *ids, *ids, *ids)
+    for record in found:
         row = by_id[record["contact"]]
-        if row.email is None:
-            row.email = record["email"]
-    phones = (
-        await ContactPhone.select(ContactPhone.contact, ContactPhone.e164)
-        .where(ContactPhone.contact.is_in(ids))
-        .order_by(ContactPhone.id)
-    )
-    for record in phones:
-        row = by_id[record["contact"]]
-        if row.phone is None:
-            row.phone = record["e164"]
-            row.phone_display = format_international(record["e164"])
-    tags = (
-        await ContactTag.select(ContactTag.contact, ContactTag.tag.name.as_alias("tag_name"))
-        .where(ContactTag.contact.is_in(ids))
-        .order_by(ContactTag.tag.name)
-    )
-    for record in tags:
-        by_id[record["contact"]].tags.append(record["tag_name"])
+        if record["part"] == "e":
+            if row.email is None:
+                row.email = record["a"]
+        elif record["part"] == "p":
+            if row.phone is None:
+                row.phone = record["a"]
+                row.phone_display = format_international(record["a"])
+        else:
+            row.tags.append(record["a"])
 
 
 async def all_tags(limit: int = 500) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -248,30 +249,49 @@ async def _replace_tags(contact_id: int, names: list[str]) -> None:
         await ContactTag.insert(*[ContactTag(contact=contact_id, tag=i) for i in ids.values()])
 
 
+@functools.cache
+def _contact_statement() -> str:
+    """The contact and its company's name in one fixed statement, built once from the
+    table's columns: the card reads it on every view, and building it (and the four reads
+    that used to follow) with the query builder cost more than running them."""
+    columns = ", ".join(f'c."{c._meta.db_column_name}"' for c in Contact._meta.columns)
+    return (
+        f"SELECT {columns}, co.name AS company_name FROM rapport_contact c"
+        " LEFT JOIN rapport_contact co ON co.id = c.company WHERE c.id = {} LIMIT 1"
+    )
+
+
+# Emails by id, phones by id, tag names by name: one statement for the three lists.
+_CHANNELS = (
+    "SELECT 'e' AS part, id AS n, email AS a, normalized AS b, label AS c"
+    " FROM rapport_contact_email WHERE contact = {}"
+    " UNION ALL SELECT 'p', id, raw, e164, label FROM rapport_contact_phone WHERE contact = {}"
+    " UNION ALL SELECT 't', NULL, t.name, NULL, NULL FROM rapport_contact_tag ct"
+    " JOIN rapport_tag t ON t.id = ct.tag WHERE ct.contact = {}"
+    " ORDER BY part, n, a"
+)
+
+
 async def get_contact(contact_id: int) -> dict[str, Any]:
     """The contact with its emails, phones, tags and company name; raises ContactNotFound."""
-    row = await Contact.select().where(Contact.id == contact_id).first().output(load_json=True)
-    if row is None:
+    rows = await Contact.raw(_contact_statement(), contact_id)
+    if not rows:
         raise ContactNotFound(contact_id)
-    row["custom"] = row["custom"] or {}
-    row["emails"] = (
-        await ContactEmail.select(ContactEmail.email, ContactEmail.normalized, ContactEmail.label)
-        .where(ContactEmail.contact == contact_id)
-        .order_by(ContactEmail.id)
-    )
-    row["phones"] = (
-        await ContactPhone.select(ContactPhone.raw, ContactPhone.e164, ContactPhone.label)
-        .where(ContactPhone.contact == contact_id)
-        .order_by(ContactPhone.id)
-    )
-    tags = (
-        await ContactTag.select(ContactTag.tag.name)
-        .where(ContactTag.contact == contact_id)
-        .order_by(ContactTag.tag.name)
-    )
-    row["tags"] = [t["tag.name"] for t in tags]
-    row["company_name"] = None
-    if row["company"]:
-        company = await Contact.select(Contact.name).where(Contact.id == row["company"]).first()
-        row["company_name"] = company["name"] if company else None
+    row = rows[0]
+    custom = row["custom"]
+    if isinstance(custom, str):
+        custom = json.loads(custom) if custom else None
+    row["custom"] = custom or {}
+    emails: list[dict[str, Any]] = []
+    phones: list[dict[str, Any]] = []
+    tags: list[str] = []
+    for part in await Contact.raw(_CHANNELS, contact_id, contact_id, contact_id):
+        if part["part"] == "e":
+            emails.append({"email": part["a"], "normalized": part["b"], "label": part["c"]})
+        elif part["part"] == "p":
+            phones.append({"raw": part["a"], "e164": part["b"], "label": part["c"]})
+        else:
+            tags.append(part["a"])
+    row["emails"], row["phones"], row["tags"] = emails, phones, tags
+    row["company_name"] = row.pop("company_name")  # last, where callers have always had it
     return row

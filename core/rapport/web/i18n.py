@@ -16,9 +16,16 @@ import io
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_timedelta
+from babel.dates import (
+    DateTimeFormat,
+    DateTimePattern,
+    format_date,
+    format_datetime,
+    format_timedelta,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -102,10 +109,87 @@ def _parsed_locale(code: str) -> Locale:
     return Locale.parse(code)
 
 
+# The locale's named formats ("short", "medium"...), composed the way Babel's
+# format_datetime composes them.
+_NAMED_FORMATS = ("full", "long", "medium", "short")
+
+
+class _Fields:
+    """The values of a date or time pattern's fields, as Babel's ``DateTimeFormat`` gives
+    them: the plain numbers (day, month, year, hours, minutes, seconds) and the AM/PM marker
+    are written here; any other field (month and weekday names, time zones...) is asked of
+    Babel itself. Babel's own path looks each number up through several layers and reads
+    the locale's period names for every time it formats; a timeline page formats dozens."""
+
+    __slots__ = ("_babel", "_periods", "_value")
+
+    def __init__(self, value: Any, periods: dict[int, tuple[str, str]], babel: Any) -> None:
+        self._value = value
+        self._periods = periods
+        self._babel = babel  # () -> DateTimeFormat, for the fields not written here
+
+    def __getitem__(self, name: str) -> str:
+        char, num, value = name[0], len(name), self._value
+        if char == "d":
+            return f"{value.day:0{num}d}"
+        if char == "M" and num <= 2:
+            return f"{value.month:0{num}d}"
+        if char == "y":
+            year = f"{value.year:0{num}d}"
+            return year[-2:] if num == 2 else year
+        if char == "H":
+            return f"{value.hour:0{num}d}"
+        if char == "h":
+            return f"{value.hour % 12 or 12:0{num}d}"
+        if char == "m":
+            return f"{value.minute:0{num}d}"
+        if char == "s":
+            return f"{value.second:0{num}d}"
+        if char == "a" and num in self._periods:
+            return self._periods[num][value.hour >= 12]
+        return self._babel()[name]
+
+
+@lru_cache(maxsize=32)
+def _named_format(code: str, format: str) -> tuple[str, DateTimePattern, DateTimePattern, dict]:
+    """What a named format is made of in a locale: the combining pattern (``{1}, {0}``), the
+    date and time patterns, and the AM/PM marker of each width the time pattern uses."""
+    parsed = _parsed_locale(code)
+    combined = str(parsed.datetime_formats[format]).replace("'", "")
+    date_pattern = parsed.date_formats[format]
+    time_pattern = parsed.time_formats[format]
+    periods: dict[int, tuple[str, str]] = {}
+    for num in range(1, 6):
+        am = DateTimeFormat(dt.time(0, 0), parsed).format_period("a", num)
+        pm = DateTimeFormat(dt.time(12, 0), parsed).format_period("a", num)
+        periods[num] = (am, pm)
+    return combined, date_pattern, time_pattern, periods
+
+
 def fmt_datetime(value: dt.datetime | None, format: str = "medium") -> str:
+    """What ``babel.dates.format_datetime(value, format, locale=...)`` returns, the same
+    text, for the locale's named formats faster (``tests/web/test_i18n.py`` holds the two
+    equal); other patterns go to Babel."""
     if value is None:
         return ""
-    return format_datetime(value, format=format, locale=locale())
+    code = _language.get()
+    if format not in _NAMED_FORMATS or not isinstance(value, dt.datetime):
+        return format_datetime(value, format=format, locale=_parsed_locale(code))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)  # as Babel reads a naive value
+    combined, date_pattern, time_pattern, periods = _named_format(code, format)
+    parsed = _parsed_locale(code)
+    moment = value
+
+    def time_fields() -> DateTimeFormat:
+        return DateTimeFormat(moment.timetz(), parsed, reference_date=moment.date())
+
+    def date_fields() -> DateTimeFormat:
+        return DateTimeFormat(moment.date(), parsed)
+
+    time_text = time_pattern.format % _Fields(value, periods, time_fields)
+    date_text = date_pattern.format % _Fields(value, periods, date_fields)
+    return combined.replace("{0}", time_text).replace("{1}", date_text)
 
 
 def fmt_date(value: dt.date | dt.datetime | None, format: str = "medium") -> str:

@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from rapport.runtime import current
 from rapport.users.roles import permissions_of
+from rapport.users.visibility import restricted_to
 from rapport.web.i18n import LANGUAGES, current_language
 from rapport.web.slots import MenuItem, SlotError, call_slot
 
@@ -28,6 +29,16 @@ async def user_permissions(request: Request) -> set[str]:
         permissions = await permissions_of(user["role"])
     request.scope["rapport_permissions"] = permissions  # type: ignore[typeddict-unknown-key]
     return permissions
+
+
+async def request_restriction(request: Request) -> int | None:
+    """The owner id the signed-in user's contact (and a plugin's record) queries are limited
+    to, None for no limit: :func:`rapport.users.visibility.restricted_to`, read once per
+    request however many pages parts and plugin panels ask."""
+    cache = request.scope.setdefault("rapport_contacts", {})  # type: ignore[typeddict-item]
+    if "restricted" not in cache:
+        cache["restricted"] = await restricted_to(request.scope["user"])  # type: ignore[typeddict-item]
+    return cache["restricted"]
 
 
 async def layout_context(request: Request) -> dict[str, Any]:
@@ -80,5 +91,6 @@ __all__ = [
     "layout_context",
     "page",
     "render_html",
+    "request_restriction",
     "user_permissions",
 ]

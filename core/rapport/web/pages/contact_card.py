@@ -31,7 +31,7 @@ from rapport.web.pages.contact_common import (
     form_text,
     require,
     restriction,
-    user_names,
+    user_directory,
     user_of,
     visible_contact,
 )
@@ -111,8 +111,9 @@ async def card_page(
     contact_id = contact["id"]
     restricted = await restriction(request)
     people = await people_of(contact_id, restricted) if contact["kind"] == "company" else []
-    owner = (await user_names({contact["owner"]})).get(contact["owner"])
-    history = await timeline_page(contact_id, before)
+    users = await user_directory(request)
+    owner = users.names.get(contact["owner"])
+    history = await timeline_page(contact_id, before, users.names)
     form = log or LogForm(assignee_id=str(user_of(request)["id"]))
     return await page(
         request,
@@ -127,7 +128,7 @@ async def card_page(
         older=before is not None,
         can=await abilities(request),
         **await plugin_parts(request, contact),
-        **await log_form_context(request, contact, form),
+        **await log_form_context(request, contact, form, users.choices),
     )
 
 

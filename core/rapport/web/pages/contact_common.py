@@ -8,6 +8,7 @@ see answers 404 (not 403), so its existence is not revealed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request
@@ -17,10 +18,10 @@ from litestar.params import Body
 
 from rapport.contacts.service import ContactNotFound, get_contact
 from rapport.users.tables import User
-from rapport.users.visibility import can_see, restricted_to
+from rapport.users.visibility import can_see
 from rapport.web.i18n import gettext as _
 from rapport.web.i18n import lazy
-from rapport.web.rendering import user_permissions
+from rapport.web.rendering import request_restriction, user_permissions
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -85,10 +86,7 @@ async def abilities(request: Request) -> dict[str, bool]:
 async def restriction(request: Request) -> int | None:
     """The owner id the user's contact queries are limited to (None: no limit), read once
     per request."""
-    cache = request.scope.setdefault("rapport_contacts", {})  # type: ignore[typeddict-item]
-    if "restricted" not in cache:
-        cache["restricted"] = await restricted_to(user_of(request))
-    return cache["restricted"]
+    return await request_restriction(request)
 
 
 async def visible_contact(request: Request, contact_id: int) -> dict[str, Any]:
@@ -109,9 +107,35 @@ async def user_choices() -> list[tuple[int, str]]:
     rows = (
         await User.select(User.id, User.name)
         .where(User.is_active == True)  # noqa: E712 - Piccolo builds SQL from ==
-        .order_by(User.name)
+        .order_by(User.name, User.id)
     )
     return [(r["id"], r["name"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class UserDirectory:
+    """Every user's name (former users included: old activities name them) and the active
+    users for pickers, by name."""
+
+    names: dict[int, str]
+    choices: list[tuple[int, str]]
+
+
+_DIRECTORY = "SELECT id, name, is_active FROM rapport_user ORDER BY name, id"
+
+
+async def user_directory(request: Request) -> UserDirectory:
+    """The users, read once per request in one fixed statement: the card needs the owner's
+    name, the timeline's authors and assignees and the assignee picker, which were three
+    queries. Users are a staff list (tens, not millions), as the picker already assumes."""
+    cache = request.scope.setdefault("rapport_contacts", {})  # type: ignore[typeddict-item]
+    if "users" not in cache:
+        rows = await User.raw(_DIRECTORY)
+        cache["users"] = UserDirectory(
+            names={r["id"]: r["name"] for r in rows},
+            choices=[(r["id"], r["name"]) for r in rows if r["is_active"]],
+        )
+    return cache["users"]
 
 
 async def user_names(ids: set[int | None]) -> dict[int, str]:

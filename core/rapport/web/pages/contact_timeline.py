@@ -105,8 +105,12 @@ def prepare(rows: list[dict[str, Any]], names: dict[int, str]) -> list[dict[str,
     return items
 
 
-async def prepared(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    names = await user_names({r["author"] for r in rows} | {r["assignee"] for r in rows})
+async def prepared(
+    rows: list[dict[str, Any]], names: dict[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """``names`` (user id → name) when the caller has them already, else they are read."""
+    if names is None:
+        names = await user_names({r["author"] for r in rows} | {r["assignee"] for r in rows})
     items = prepare(rows, names)
     links = await subject_links(rows)
     for item in items:
@@ -114,11 +118,13 @@ async def prepared(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return items
 
 
-async def timeline_page(contact_id: int, before: str | None = None) -> TimelinePage:
+async def timeline_page(
+    contact_id: int, before: str | None = None, names: dict[int, str] | None = None
+) -> TimelinePage:
     rows = await timeline(contact_id, before=decode_before(before), limit=PAGE + 1)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    return TimelinePage(await prepared(rows), encode_before(rows[-1]) if more else None)
+    return TimelinePage(await prepared(rows, names), encode_before(rows[-1]) if more else None)
 
 
 @get("/contacts/{contact_id:int}/timeline", name="contact-timeline")
@@ -225,9 +231,14 @@ _ERROR_FIELDS = {
 }
 
 
-async def log_form_context(request: Request, contact: dict[str, Any], form: LogForm) -> dict:
+async def log_form_context(
+    request: Request,
+    contact: dict[str, Any],
+    form: LogForm,
+    users: list[tuple[int, str]] | None = None,
+) -> dict:
     """What ``_quick_log.html`` needs; messages keyed by the ids of the fields they belong to
-    (anything else is shown under the form)."""
+    (anything else is shown under the form). ``users``: the assignee choices, if read."""
     errors: dict[str, str] = {}
     for key, message in form.errors.items():
         target = _ERROR_FIELDS.get(key, "log-form")
@@ -236,7 +247,7 @@ async def log_form_context(request: Request, contact: dict[str, Any], form: LogF
         "contact": contact,
         "log": form,
         "log_errors": errors,
-        "users": await user_choices(),
+        "users": users if users is not None else await user_choices(),
         "quick_kinds": [(k, kind_label(k)) for k in QUICK_KINDS],
     }
 

@@ -9,7 +9,7 @@ from litestar import Request
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
-from rapport.api import can_see, has_permission, restricted_to
+from rapport.api import can_see, request_permissions, request_restriction
 
 from rapport_funnel.deals import get_deal
 from rapport_funnel.errors import NotFound
@@ -42,16 +42,14 @@ def int_or_none(value: Any) -> int | None:
 
 
 async def can(request: Request, permission: str) -> bool:
-    return await has_permission(user_of(request)["role"], permission)
+    # The core's permission set of the request: read once, shared with the contact pages.
+    return permission in await request_permissions(request)
 
 
 async def can_once(request: Request, permission: str) -> bool:
-    """:func:`can`, read once per request (the contact card asks twice: panel and action)."""
-    cache = request.scope.setdefault("funnel", {})  # type: ignore[typeddict-item]
-    key = f"can:{permission}"
-    if key not in cache:
-        cache[key] = await can(request, permission)
-    return cache[key]
+    """:func:`can` (the core reads the request's permissions once; the contact card asks
+    twice, panel and action, and the core's own checks share the same set)."""
+    return await can(request, permission)
 
 
 async def require(request: Request, permission: str) -> None:
@@ -60,11 +58,9 @@ async def require(request: Request, permission: str) -> None:
 
 
 async def restriction(request: Request) -> int | None:
-    """The owner the user's deal lists are limited to (record visibility), or None."""
-    cache = request.scope.setdefault("funnel", {})  # type: ignore[typeddict-item]
-    if "restricted" not in cache:
-        cache["restricted"] = await restricted_to(user_of(request))
-    return cache["restricted"]
+    """The owner the user's deal lists are limited to (record visibility), or None: the
+    core's answer for the request, which the contact card has read already."""
+    return await request_restriction(request)
 
 
 async def visible_deal(request: Request, deal_id: int) -> dict[str, Any]:

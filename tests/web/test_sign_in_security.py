@@ -168,12 +168,13 @@ async def test_password_checks_run_off_the_event_loop_while_other_requests_are_s
     from rapport.users import passwords
 
     loop_thread = threading.get_ident()
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
     threads: list[str] = []
     real_verify = passwords.verify_password
 
     def slow_verify(password_hash: str, password: str) -> bool:
         threads.append(threading.current_thread().name)
+        started.set()
         assert threading.get_ident() != loop_thread
         assert release.wait(10), "the concurrent request never ran"
         return real_verify(password_hash, password)
@@ -187,8 +188,7 @@ async def test_password_checks_run_off_the_event_loop_while_other_requests_are_s
         httpx.AsyncClient(transport=transport, base_url="http://t") as client,
     ):
         signing_in = asyncio.ensure_future(_post_login(client, EMAIL, PASSWORD))
-        while not threads:
-            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(started.wait, 10), "the sign-in never checked a password"
         meanwhile = await client.get("/login")
         release.set()
         response = await signing_in

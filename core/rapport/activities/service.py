@@ -10,6 +10,7 @@ from typing import Any
 from rapport.activities.kinds import ActivityKind
 from rapport.activities.tables import Activity
 from rapport.contacts.tables import Contact
+from rapport.db.statements import Statement
 from rapport.db.transaction import transaction
 from rapport.events.bus import publish
 from rapport.events.core_events import ActivityLogged, TaskCompleted
@@ -146,11 +147,11 @@ async def complete_task(activity_id: int, *, actor_id: int | None = None) -> boo
 
 
 @functools.cache
-def _newest_statement() -> str:
+def _newest_statement() -> Statement:
     """A contact's newest activities, built once from the table's columns: what
     ``Activity.select()...output(load_json=True)`` sends, without building it per card."""
     columns = ", ".join(f'"{c._meta.db_column_name}"' for c in Activity._meta.columns)
-    return (
+    return Statement(
         f"SELECT {columns} FROM rapport_activity WHERE contact = {{}}"
         " ORDER BY occurred_at DESC, id DESC LIMIT {}"
     )
@@ -166,7 +167,7 @@ async def timeline(
     """
     if before is None:
         # The first page, on every card view: a fixed statement (see _newest_statement).
-        rows = await Activity.raw(_newest_statement(), contact_id, limit)
+        rows = await _newest_statement().fetch(contact_id, limit)
         for row in rows:
             if isinstance(row["payload"], str):
                 row["payload"] = json.loads(row["payload"]) if row["payload"] else None

@@ -12,6 +12,7 @@ from rapport.contacts.custom_fields import (
     coerce_value,
 )
 from rapport.contacts.tables import CustomFieldDefinition
+from rapport.db.statements import Statement
 
 
 async def declare_fields(fields: list[CustomField], declared_by: str) -> None:
@@ -42,12 +43,15 @@ async def declare_fields(fields: list[CustomField], declared_by: str) -> None:
         await CustomFieldDefinition.insert(*new)
 
 
+_DEFINITIONS = Statement(
+    'SELECT "key", label, "type", choices FROM rapport_custom_field ORDER BY position'
+)
+
+
 async def defined_fields() -> dict[str, CustomField]:
     """Every custom field of contacts, key → :class:`CustomField`, in display order."""
     # Read on every card: a fixed statement rather than one built each time.
-    rows = await CustomFieldDefinition.raw(
-        'SELECT "key", label, "type", choices FROM rapport_custom_field ORDER BY position'
-    )
+    rows = await _DEFINITIONS.fetch()
     fields = {}
     for r in rows:
         choices = json.loads(r["choices"]) if isinstance(r["choices"], str) else r["choices"]

@@ -20,7 +20,8 @@ from piccolo.columns.combination import Where
 from piccolo.query.methods.select import Select
 
 from rapport.contacts.phones import format_international
-from rapport.contacts.tables import Contact, ContactEmail, ContactTag, Tag
+from rapport.contacts.tables import Contact, ContactTag, Tag
+from rapport.db.statements import Statement
 
 SORTS = ("name", "recent")
 # Orders the API offers besides: "id" (creation order; rows added later come last).
@@ -262,13 +263,14 @@ def _row(record: dict[str, Any]) -> ContactRow:
 
 
 @functools.lru_cache(maxsize=64)
-def _channels_statement(count: int) -> str:
+@functools.lru_cache(maxsize=8)
+def _channels_statement(count: int) -> Statement:
     """First emails and phones and the tag names of ``count`` contacts in one fixed
     statement (emails and phones by id, tags by name). A list page runs it once; building
     the three ``IN`` queries with the query builder cost about as much as the rest of the
     page's data."""
     marks = ", ".join(["{}"] * count)
-    return (
+    return Statement(
         "SELECT 'e' AS part, contact, id AS n, email AS a FROM rapport_contact_email"
         f" WHERE contact IN ({marks})"
         " UNION ALL SELECT 'p', contact, id, e164 FROM rapport_contact_phone"
@@ -285,7 +287,7 @@ async def attach_channels(rows: list[ContactRow]) -> None:
         return
     by_id = {row.id: row for row in rows}
     ids = list(by_id)
-    found = await ContactEmail.raw(_channels_statement(len(ids)), *ids, *ids, *ids)
+    found = await _channels_statement(len(ids)).fetch(*ids, *ids, *ids)
     for record in found:
         row = by_id[record["contact"]]
         if record["part"] == "e":

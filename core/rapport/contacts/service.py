@@ -10,6 +10,7 @@ from typing import Any
 from rapport.contacts.dedupe import DuplicateContact, find_duplicates
 from rapport.contacts.tables import Contact, ContactEmail, ContactPhone, ContactTag, Tag
 from rapport.contacts.validation import CleanContact, ValidationError, clean_contact
+from rapport.db.statements import Statement
 from rapport.db.transaction import transaction
 from rapport.events.bus import publish
 from rapport.events.core_events import ContactArchived, ContactCreated, ContactUpdated
@@ -250,19 +251,19 @@ async def _replace_tags(contact_id: int, names: list[str]) -> None:
 
 
 @functools.cache
-def _contact_statement() -> str:
+def _contact_statement() -> Statement:
     """The contact and its company's name in one fixed statement, built once from the
     table's columns: the card reads it on every view, and building it (and the four reads
     that used to follow) with the query builder cost more than running them."""
     columns = ", ".join(f'c."{c._meta.db_column_name}"' for c in Contact._meta.columns)
-    return (
+    return Statement(
         f"SELECT {columns}, co.name AS company_name FROM rapport_contact c"
         " LEFT JOIN rapport_contact co ON co.id = c.company WHERE c.id = {} LIMIT 1"
     )
 
 
 # Emails by id, phones by id, tag names by name: one statement for the three lists.
-_CHANNELS = (
+_CHANNELS = Statement(
     "SELECT 'e' AS part, id AS n, email AS a, normalized AS b, label AS c"
     " FROM rapport_contact_email WHERE contact = {}"
     " UNION ALL SELECT 'p', id, raw, e164, label FROM rapport_contact_phone WHERE contact = {}"
@@ -274,7 +275,7 @@ _CHANNELS = (
 
 async def get_contact(contact_id: int) -> dict[str, Any]:
     """The contact with its emails, phones, tags and company name; raises ContactNotFound."""
-    rows = await Contact.raw(_contact_statement(), contact_id)
+    rows = await _contact_statement().fetch(contact_id)
     if not rows:
         raise ContactNotFound(contact_id)
     row = rows[0]
@@ -285,7 +286,7 @@ async def get_contact(contact_id: int) -> dict[str, Any]:
     emails: list[dict[str, Any]] = []
     phones: list[dict[str, Any]] = []
     tags: list[str] = []
-    for part in await Contact.raw(_CHANNELS, contact_id, contact_id, contact_id):
+    for part in await _CHANNELS.fetch(contact_id, contact_id, contact_id):
         if part["part"] == "e":
             emails.append({"email": part["a"], "normalized": part["b"], "label": part["c"]})
         elif part["part"] == "p":

@@ -12,7 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from rapport.api import ContactNotFound, get_contact, log_activity, publish, transaction
+from rapport.api import (
+    ContactNotFound,
+    Statement,
+    get_contact,
+    log_activity,
+    publish,
+    transaction,
+)
 from rapport.api import gettext as _
 
 from rapport_funnel.errors import FunnelError, NotFound
@@ -400,7 +407,7 @@ _DEAL_COLUMNS = (
     "d.id, d.title, d.status, d.amount_minor, d.currency, d.stage_id, d.owner_id,"
     " s.name AS stage_name FROM funnel_deal d LEFT JOIN funnel_stage s ON s.id = d.stage_id"
 )
-_DEALS_OF_CONTACT = (
+_DEALS_OF_CONTACT = Statement(
     f"SELECT * FROM (SELECT {_DEAL_COLUMNS} WHERE d.contact_id = {{}}"
     " ORDER BY d.id DESC LIMIT {}) AS by_person"
     f" UNION SELECT * FROM (SELECT {_DEAL_COLUMNS} WHERE d.company_id = {{}}"
@@ -411,7 +418,7 @@ _DEALS_OF_CONTACT = (
 
 async def deals_of_contact(contact_id: int, *, limit: int = 50) -> list[dict[str, Any]]:
     """Deals where the contact is the person or the company, newest first."""
-    return await FunnelDeal.raw(_DEALS_OF_CONTACT, contact_id, limit, contact_id, limit, limit)
+    return await _DEALS_OF_CONTACT.fetch(contact_id, limit, contact_id, limit, limit)
 
 
 async def add_line_item(

@@ -17,6 +17,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import Body
 
 from rapport.contacts.service import ContactNotFound, get_contact
+from rapport.db.statements import Statement
 from rapport.users.tables import User
 from rapport.users.visibility import can_see
 from rapport.web.i18n import gettext as _
@@ -121,7 +122,7 @@ class UserDirectory:
     choices: list[tuple[int, str]]
 
 
-_DIRECTORY = "SELECT id, name, is_active FROM rapport_user ORDER BY name, id"
+_DIRECTORY = Statement("SELECT id, name, is_active FROM rapport_user ORDER BY name, id")
 
 
 async def user_directory(request: Request) -> UserDirectory:
@@ -130,7 +131,7 @@ async def user_directory(request: Request) -> UserDirectory:
     queries. Users are a staff list (tens, not millions), as the picker already assumes."""
     cache = request.scope.setdefault("rapport_contacts", {})  # type: ignore[typeddict-item]
     if "users" not in cache:
-        rows = await User.raw(_DIRECTORY)
+        rows = await _DIRECTORY.fetch()
         cache["users"] = UserDirectory(
             names={r["id"]: r["name"] for r in rows},
             choices=[(r["id"], r["name"]) for r in rows if r["is_active"]],

@@ -39,6 +39,7 @@ from typing import Any
 from rapport.contacts.phones import digits, try_normalise
 from rapport.contacts.tables import Contact
 from rapport.db.current import is_sqlite
+from rapport.db.statements import Statement
 from rapport.db.transaction import transaction
 from rapport.runtime import current
 
@@ -311,7 +312,7 @@ async def _search_names(text: str, limit: int, scope: _Scope) -> list[dict[str, 
             + scope.sql
             + " LIMIT {}"
         )
-        rows = await Contact.raw(sql, _tsquery(tokens), *scope.args, wanted)
+        rows = await Statement(sql).fetch(_tsquery(tokens), *scope.args, wanted)
     rows.sort(key=lambda row: _name_order(row, tokens))
     hits = []
     for row in rows[:limit]:
@@ -339,14 +340,14 @@ async def _fts5_candidates(tokens: list[str], scope: _Scope, wanted: int) -> lis
         + " ORDER BY rapport_contact_fts.rowid LIMIT {}"
     )
     if all(len(token) <= PREFIX_INDEX_MAX for token in tokens):
-        return await Contact.raw(sql, _fts5_query(tokens), *scope.args, wanted)
+        return await Statement(sql).fetch(_fts5_query(tokens), *scope.args, wanted)
     probes = dict.fromkeys(token[:PREFIX_INDEX_MAX] for token in tokens)
-    rows = await Contact.raw(sql, _fts5_query(probes), *scope.args, wanted)
+    rows = await Statement(sql).fetch(_fts5_query(probes), *scope.args, wanted)
     plain_tokens = [_plain(token) for token in tokens]
     checked = [row for row in rows if _has_all(row, plain_tokens)]
     if len(checked) >= wanted or len(rows) < wanted:
         return checked[:wanted]
-    return await Contact.raw(sql, _fts5_query(tokens), *scope.args, wanted)
+    return await Statement(sql).fetch(_fts5_query(tokens), *scope.args, wanted)
 
 
 # --- email ---------------------------------------------------------------------------------
@@ -382,7 +383,9 @@ async def _emails_starting_with(needle: str, limit: int, scope: _Scope) -> list[
         + scope.sql
         + f" ORDER BY {column}, c.id LIMIT {{}}"
     )
-    rows = await Contact.raw(sql, needle, _prefix_end(needle), *scope.args, _channel_rows(limit))
+    rows = await Statement(sql).fetch(
+        needle, _prefix_end(needle), *scope.args, _channel_rows(limit)
+    )
     return _unique((_hit(r, "email", email=r["matched_email"]) for r in rows), limit)
 
 
@@ -401,7 +404,7 @@ async def _emails_containing(needle: str, limit: int, scope: _Scope) -> list[dic
             + " ORDER BY rapport_contact_fts.rowid LIMIT {}"
         )
         match = 'emails : "' + " ".join(tokens) + '"*'
-        rows = await Contact.raw(sql, match, *scope.args, _candidates(limit))
+        rows = await Statement(sql).fetch(match, *scope.args, _candidates(limit))
         pairs = [(row, _email_containing(row["emails"], tokens)) for row in rows]
     else:
         if len(needle) < MIN_SUBSTRING_CHARS:
@@ -415,7 +418,7 @@ async def _emails_containing(needle: str, limit: int, scope: _Scope) -> list[dic
             + " LIMIT {}"
         )
         pattern = "%" + _escape_like(needle) + "%"
-        rows = await Contact.raw(sql, pattern, *scope.args, _candidates(limit))
+        rows = await Statement(sql).fetch(pattern, *scope.args, _candidates(limit))
         pairs = [(row, row["matched_email"]) for row in rows]
     pairs.sort(key=lambda pair: (search_tokens(pair[0]["name"] or ""), pair[0]["id"]))
     return _unique((_hit(row, "email", email=email) for row, email in pairs), limit)
@@ -485,6 +488,6 @@ async def _search_phone(text: str, limit: int, scope: _Scope) -> list[dict[str, 
         + f" ORDER BY {column}, c.id LIMIT {{}}) AS partial_hits"
     )
     args += [*bounds, *scope.args, fetch]
-    rows = await Contact.raw(" UNION ALL ".join(branches), *args)
+    rows = await Statement(" UNION ALL ".join(branches)).fetch(*args)
     rows.sort(key=lambda row: (row["tier"], row["sort_key"], row["id"]))
     return _unique((_hit(r, "phone", phone=r["matched_phone"]) for r in rows), limit)

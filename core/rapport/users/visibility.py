@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rapport.db.statements import Statement
 from rapport.plugins.tables import InstanceSetting
 from rapport.users.roles import has_permission
 
 SETTING = "record_visibility"
 MODES = ("all", "own")
+_MODE = Statement("SELECT value FROM rapport_setting WHERE key = {} LIMIT 1")
 
 
 async def visibility_mode() -> str:
     # Read on every contact page and search: a fixed statement, not one built by the query
     # builder each time (which cost several times the read).
-    rows = await InstanceSetting.raw(
-        "SELECT value FROM rapport_setting WHERE key = {} LIMIT 1", SETTING
-    )
+    rows = await _MODE.fetch(SETTING)
     value = rows[0]["value"] if rows else None
     if isinstance(value, str):
         try:

@@ -211,7 +211,12 @@ async def test_a_hash_with_older_parameters_is_upgraded_at_sign_in(app):
         row = await User.select(User.password_hash).where(User.email == EMAIL).first()
         return row["password_hash"]
 
-    async with AsyncTestClient(app) as client:
+    # On this loop (httpx's ASGI transport), so the test's own queries share the app's engine.
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
         await User.update({User.password_hash: old}).where(User.email == EMAIL)
         response = await _post_login(client, EMAIL, PASSWORD)
         assert response.status_code in (302, 303) and response.headers["location"] == "/"

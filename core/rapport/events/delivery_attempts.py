@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from rapport.events.bus import event_from_row
@@ -78,10 +79,29 @@ async def attempt(consumer: Consumer, row: dict[str, Any] | None, watchdog: Watc
         event, meta = event_from_row(row)
     except Exception as exc:  # noqa: BLE001 - a payload that no longer fits: a failed attempt
         return short_error(exc)
+    return await _guarded(lambda: consumer.handle(event, meta), watchdog)
+
+
+async def attempt_batch(
+    consumer: Consumer, rows: list[dict[str, Any]], watchdog: Watchdog
+) -> str | None:
+    """Hand ``rows`` to ``consumer.handle_batch`` at once; the error text if it failed (the
+    events are then tried one by one)."""
+    assert consumer.handle_batch is not None
+    handle_batch = consumer.handle_batch
+    try:
+        items = [event_from_row(row) for row in rows]
+    except Exception as exc:  # noqa: BLE001 - one payload that no longer fits: go one by one
+        return short_error(exc)
+    return await _guarded(lambda: handle_batch(items), watchdog)
+
+
+async def _guarded(call: Callable[[], Any], watchdog: Watchdog) -> str | None:
+    """Run a handler under the watchdog; the error text if it raised or timed out, else None."""
     timed_out = f"timed out after {watchdog.timeout:g}s"
     watchdog.arm()
     try:
-        result = consumer.handle(event, meta)
+        result = call()
         if inspect.isawaitable(result):
             await result
     except asyncio.CancelledError:
@@ -89,29 +109,5 @@ async def attempt(consumer: Consumer, row: dict[str, Any] | None, watchdog: Watc
             return timed_out
         raise
     except Exception as exc:  # noqa: BLE001 - whatever a handler raises is a failed attempt
-        return timed_out if watchdog.disarm() else short_error(exc)
-    return timed_out if watchdog.disarm() else None
-
-
-async def attempt_batch(
-    consumer: Consumer, rows: list[dict[str, Any]], watchdog: Watchdog
-) -> str | None:
-    """Hand ``rows`` to ``consumer.handle_batch`` at once; the error text if it failed."""
-    assert consumer.handle_batch is not None
-    try:
-        items = [event_from_row(row) for row in rows]
-    except Exception as exc:  # noqa: BLE001 - one payload that no longer fits: go one by one
-        return short_error(exc)
-    timed_out = f"timed out after {watchdog.timeout:g}s"
-    watchdog.arm()
-    try:
-        result = consumer.handle_batch(items)
-        if inspect.isawaitable(result):
-            await result
-    except asyncio.CancelledError:
-        if watchdog.disarm() and not watchdog.cancelled_from_outside():
-            return timed_out
-        raise
-    except Exception as exc:  # noqa: BLE001 - the events are then tried one by one
         return timed_out if watchdog.disarm() else short_error(exc)
     return timed_out if watchdog.disarm() else None

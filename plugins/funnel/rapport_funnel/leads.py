@@ -1,4 +1,4 @@
-"""Turning ``lead.received`` into a deal, once per event.
+"""Turning ``lead.received`` into a deal, once per event, as the ``funnel.leads`` consumer.
 
 The event names the pipeline and stage by id or by name; anything it does not name, or names
 wrongly, falls back to the default pipeline and its first working stage. The outbox id of the
@@ -12,6 +12,7 @@ from typing import Any
 
 from rapport.api import (
     ContactNotFound,
+    Event,
     EventMeta,
     LeadReceived,
     Statement,
@@ -74,46 +75,78 @@ def _pipeline_for(pipelines: list[dict[str, Any]], ref: str | int | None) -> dic
     return next((p for p in active if p["is_default"]), active[0] if active else None)
 
 
-async def deal_for_lead(event: LeadReceived, meta: EventMeta) -> int | None:
-    """Create the deal a lead asks for; return its id (the existing one on redelivery).
+async def handle_lead(event: Event, meta: EventMeta) -> None:
+    """The ``funnel.leads`` consumer's handler for one event."""
+    if isinstance(event, LeadReceived):
+        await deal_for_lead(event, meta)
 
-    All of it, reads included, runs in one transaction: on SQLite a read outside one opens
+
+async def handle_leads(items: list[tuple[Event, EventMeta]]) -> None:
+    """The ``funnel.leads`` consumer's handler for a batch: one transaction for all."""
+    await deals_for_leads([(e, m) for e, m in items if isinstance(e, LeadReceived)])
+
+
+async def deal_for_lead(event: LeadReceived, meta: EventMeta) -> int | None:
+    """Create the deal a lead asks for; return its id (the existing one on redelivery)."""
+    return (await deals_for_leads([(event, meta)]))[0]
+
+
+async def deals_for_leads(items: list[tuple[LeadReceived, EventMeta]]) -> list[int | None]:
+    """The deal of each lead, in order (None where none can be made), in one transaction.
+
+    All of it, reads included, runs in that transaction: on SQLite a read outside one opens
     a connection of its own, and the pipelines and stages read here are then the ones the
-    deal is checked against. They are read per lead, not cached in the process: the
-    settings pages edit them in the web processes, and the lead may be handled in another.
+    deals are checked against. They are read once per call, not cached in the process: the
+    settings pages edit them in the web processes, and the leads may be handled in another.
+    An error other than a missing pipeline or contact rolls back every deal of the call.
     """
     async with transaction():
-        existing = await _INTAKE_OF.fetch_one(meta.id)
-        if existing is not None:
-            return existing["deal_id"]
-        pipeline = _pipeline_for(await _PIPELINES.fetch(), event.pipeline)
-        if pipeline is None:
-            log.warning("lead.received %s: no pipeline exists, no deal created", meta.id)
-            return None
-        stages = await _WORKING_STAGES.fetch(pipeline["id"], False, IN_PROGRESS)
-        stage = find_stage(stages, event.stage) or stages[0]
-        try:
-            contact = await get_contact(event.contact_id)
-        except ContactNotFound:
-            log.warning("lead.received %s: contact %s is gone", meta.id, event.contact_id)
-            return None
-        title = event.title.strip() or _("Request from %(name)s", name=contact["name"])
-        data: dict[str, Any] = {
-            "title": title[:200],
-            "source": event.source or contact.get("source") or event.origin,
-            **_utm(event),
-        }
-        if event.amount is not None:
-            data["amount"] = event.amount
-        if event.currency:
-            data["currency"] = event.currency
-        values = clean_values(data)
-        values.setdefault("currency", instance_currency())
-        values["owner_id"] = contact.get("owner") or meta.actor_id
-        contact_id, company_id = parties(contact, None)
-        deal = await insert_deal(
-            values, contact_id=contact_id, company_id=company_id, pipeline_id=pipeline["id"],
-            stage=stage, actor_id=meta.actor_id, at=now(),
+        pipelines = await _PIPELINES.fetch()
+        stages: dict[int, list[dict[str, Any]]] = {}
+        return [await _deal(event, meta, pipelines, stages) for event, meta in items]
+
+
+async def _deal(
+    event: LeadReceived,
+    meta: EventMeta,
+    pipelines: list[dict[str, Any]],
+    stages_of_pipeline: dict[int, list[dict[str, Any]]],
+) -> int | None:
+    existing = await _INTAKE_OF.fetch_one(meta.id)
+    if existing is not None:
+        return existing["deal_id"]
+    pipeline = _pipeline_for(pipelines, event.pipeline)
+    if pipeline is None:
+        log.warning("lead.received %s: no pipeline exists, no deal created", meta.id)
+        return None
+    if pipeline["id"] not in stages_of_pipeline:
+        stages_of_pipeline[pipeline["id"]] = await _WORKING_STAGES.fetch(
+            pipeline["id"], False, IN_PROGRESS
         )
-        await _ADD_INTAKE.fetch(meta.id, deal["id"], deal["created_at"])
+    stages = stages_of_pipeline[pipeline["id"]]
+    stage = find_stage(stages, event.stage) or stages[0]
+    try:
+        contact = await get_contact(event.contact_id)
+    except ContactNotFound:
+        log.warning("lead.received %s: contact %s is gone", meta.id, event.contact_id)
+        return None
+    title = event.title.strip() or _("Request from %(name)s", name=contact["name"])
+    data: dict[str, Any] = {
+        "title": title[:200],
+        "source": event.source or contact.get("source") or event.origin,
+        **_utm(event),
+    }
+    if event.amount is not None:
+        data["amount"] = event.amount
+    if event.currency:
+        data["currency"] = event.currency
+    values = clean_values(data)
+    values.setdefault("currency", instance_currency())
+    values["owner_id"] = contact.get("owner") or meta.actor_id
+    contact_id, company_id = parties(contact, None)
+    deal = await insert_deal(
+        values, contact_id=contact_id, company_id=company_id, pipeline_id=pipeline["id"],
+        stage=stage, actor_id=meta.actor_id, at=now(),
+    )
+    await _ADD_INTAKE.fetch(meta.id, deal["id"], deal["created_at"])
     return deal["id"]

@@ -182,15 +182,15 @@ async def create_deal(
 # Fixed statements for creating a deal: every lead from a web form creates one, and
 # Piccolo's builder cost several times the inserts themselves. Every column is listed, so
 # the row is the one Piccolo's insert wrote.
-_DEAL_COLUMNS = (
+_NEW_DEAL_COLUMNS = (
     "title", "contact_id", "company_id", "owner_id", "pipeline_id", "stage_id", "status",
     "amount_minor", "currency", "expected_close", "expected_close_month", "source",
     *UTM_FIELDS, "lost_reason_id", "lost_comment", "stage_entered_at", "closed_at",
     "created_by", "created_at", "updated_at",
 )
 _INSERT_DEAL = Statement(
-    f"INSERT INTO funnel_deal ({', '.join(_DEAL_COLUMNS)})"
-    f" VALUES ({', '.join('{}' for _c in _DEAL_COLUMNS)}) RETURNING id"
+    f"INSERT INTO funnel_deal ({', '.join(_NEW_DEAL_COLUMNS)})"
+    f" VALUES ({', '.join('{}' for _c in _NEW_DEAL_COLUMNS)}) RETURNING id"
 )
 _INSERT_ENTRY = Statement(
     "INSERT INTO funnel_stage_history (deal_id, pipeline_id, from_stage_id, to_stage_id,"
@@ -227,7 +227,7 @@ async def insert_deal(
         "closed_at": at if status != "open" else None, "created_by": actor_id,
         "created_at": at, "updated_at": at,
     }
-    rows = await _INSERT_DEAL.fetch(*(deal[c] for c in _DEAL_COLUMNS))
+    rows = await _INSERT_DEAL.fetch(*(deal[c] for c in _NEW_DEAL_COLUMNS))
     deal_id = deal["id"] = rows[0]["id"]
     await _INSERT_ENTRY.fetch(deal_id, pipeline_id, stage["id"], at, actor_id)
     await refresh_summary(deal_id, new=True)

@@ -1,4 +1,4 @@
-"""Turning ``lead.received`` into a deal, once per event, as the ``funnel.leads`` consumer.
+"""Turning ``lead.received`` into a deal, once per event.
 
 The event names the pipeline and stage by id or by name; anything it does not name, or names
 wrongly, falls back to the default pipeline and its first working stage. The outbox id of the
@@ -12,7 +12,6 @@ from typing import Any
 
 from rapport.api import (
     ContactNotFound,
-    Event,
     EventMeta,
     LeadReceived,
     Statement,
@@ -75,24 +74,17 @@ def _pipeline_for(pipelines: list[dict[str, Any]], ref: str | int | None) -> dic
     return next((p for p in active if p["is_default"]), active[0] if active else None)
 
 
-async def handle_lead(event: Event, meta: EventMeta) -> None:
-    """The ``funnel.leads`` consumer's handler for one event."""
-    if isinstance(event, LeadReceived):
-        await deal_for_lead(event, meta)
-
-
-async def handle_leads(items: list[tuple[Event, EventMeta]]) -> None:
-    """The ``funnel.leads`` consumer's handler for a batch: one transaction for all."""
-    await deals_for_leads([(e, m) for e, m in items if isinstance(e, LeadReceived)])
-
-
 async def deal_for_lead(event: LeadReceived, meta: EventMeta) -> int | None:
-    """Create the deal a lead asks for; return its id (the existing one on redelivery)."""
+    """Create the deal a lead asks for; return its id (the existing one on redelivery).
+
+    The plugin's ``handle_event`` calls it after the publisher's commit, one lead to a
+    transaction (see ``docs/plugins/funnel.md`` for why not in batches)."""
     return (await deals_for_leads([(event, meta)]))[0]
 
 
 async def deals_for_leads(items: list[tuple[LeadReceived, EventMeta]]) -> list[int | None]:
-    """The deal of each lead, in order (None where none can be made), in one transaction.
+    """The deal of each lead, in order (None where none can be made), in one transaction
+    (several leads to one: an outbox consumer's batch could use it).
 
     All of it, reads included, runs in that transaction: on SQLite a read outside one opens
     a connection of its own, and the pipelines and stages read here are then the ones the

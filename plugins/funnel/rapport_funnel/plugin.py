@@ -13,8 +13,8 @@ from typing import Any
 from rapport.api import (
     ActivityKind,
     BusinessType,
-    Consumer,
     Event,
+    EventMeta,
     LeadReceived,
     Manifest,
     MenuItem,
@@ -147,19 +147,9 @@ async def contact_actions(contact: dict[str, Any], request: Any) -> list[Any]:
 
 
 @hookimpl
-def register_event_consumers() -> list[Consumer]:
-    # lead.received becomes a deal through the outbox, up to ten leads per transaction
-    # (a web form's intake publishes them ten at a time); a batch that fails is retried
-    # one lead at a time, and a redelivered lead finds its deal (funnel_lead_intake).
-    return [
-        Consumer(
-            "funnel.leads",
-            leads.handle_lead,
-            types=(LeadReceived.type,),
-            handle_batch=leads.handle_leads,
-            batch_size=10,
-        )
-    ]
+async def handle_event(event: Event, meta: EventMeta) -> None:
+    if isinstance(event, LeadReceived):
+        await leads.deal_for_lead(event, meta)
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from rapport.api import LeadReceived, create_contact, publish, transaction
-from rapport.testing import deliver_outbox, make_user
+from rapport.testing import make_user
 from rapport_funnel.deals import get_deal
 from rapport_funnel.leads import deal_for_lead, deals_for_leads
 from rapport_funnel.pipelines import archive_stage, create_pipeline, stages_of
@@ -33,8 +33,6 @@ async def test_a_lead_becomes_a_deal_owned_by_the_contacts_owner(pipeline, captu
                 },
             )
         )
-    assert await FunnelDeal.count() == 0  # made by the funnel.leads consumer, not in process
-    assert await deliver_outbox() >= 1
     rows = await FunnelDeal.select().where(FunnelDeal.contact_id == anna)
     assert len(rows) == 1
     deal = rows[0]
@@ -59,7 +57,6 @@ async def test_the_event_names_pipeline_and_stage_by_name_or_id(pipeline, captur
         await publish(LeadReceived(contact_id=anna, pipeline="repeat SALES", stage="Invoice"))
         await publish(LeadReceived(contact_id=anna, pipeline=str(other), stage=str(invoice["id"])))
         await publish(LeadReceived(contact_id=anna, pipeline="No such", stage="Nope"))
-    await deliver_outbox()
     rows = await FunnelDeal.select().where(FunnelDeal.contact_id == anna).order_by(FunnelDeal.id)
     assert [(r["pipeline_id"], r["stage_id"]) for r in rows] == [
         (other, invoice["id"]),
@@ -69,21 +66,20 @@ async def test_the_event_names_pipeline_and_stage_by_name_or_id(pipeline, captur
     assert (await get_deal(rows[0]["id"]))["title"] == "Request from Anna"
 
 
-async def test_a_failing_lead_leaves_the_others_of_its_batch_made_once(pipeline, captured_events):
+async def test_a_failing_lead_leaves_the_others_made_once(pipeline, captured_events):
     # A pipeline whose only working stage is archived cannot take a deal: its lead fails.
     empty = await create_pipeline("Empty", [{"name": "Only"}])
     await archive_stage((await stages_of(empty))[0]["id"])
     anna = await create_contact({"first_name": "Anna"})
     boris = await create_contact({"first_name": "Boris"})
-    carl = await create_contact({"first_name": "Carl"})  # Boris's failure holds his key only
+    carl = await create_contact({"first_name": "Carl"})
     async with transaction():
         await publish(LeadReceived(contact_id=anna, title="First"))
         await publish(LeadReceived(contact_id=boris, title="Broken", pipeline="Empty"))
         await publish(LeadReceived(contact_id=carl, title="Second"))
-    await deliver_outbox()
     titles = [r["title"] for r in await FunnelDeal.select().order_by(FunnelDeal.id)]
     assert titles == ["First", "Second"]
-    # Delivered again (a worker that died before moving its cursor): the same deals, no new.
+    # Handled again (a redelivery), one lead or several to a transaction: the same deals.
     leads = [(e, m) for e, m in captured_events if isinstance(e, LeadReceived)]
     good = [(e, m) for e, m in leads if e.title != "Broken"]
     first = await deals_for_leads(good)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from rapport.api import LeadReceived, create_contact, publish, transaction
-from rapport.testing import deliver_outbox, make_user
+from rapport.testing import make_user
 from rapport_funnel.deals import assign_deal, create_deal, move_deal, update_deal
 from rapport_funnel.lost_reasons import list_reasons
 from rapport_funnel.pipelines import add_stage, create_pipeline, stages_of
@@ -191,7 +191,6 @@ async def varied(pipeline, api_client):
     async with transaction():
         await publish(LeadReceived(contact_id=client, title="O lead", source="web form",
                                    origin="webforms", stage="Proposal"))
-    await deliver_outbox()
     lead = await FunnelDeal.select(FunnelDeal.id).where(FunnelDeal.title == "O lead").first()
     assert lead is not None
     await move_deal(lead["id"], s["Lost"], lost_reason_id=price)

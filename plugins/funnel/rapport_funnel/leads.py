@@ -77,51 +77,62 @@ def _pipeline_for(pipelines: list[dict[str, Any]], ref: str | int | None) -> dic
 async def deal_for_lead(event: LeadReceived, meta: EventMeta) -> int | None:
     """Create the deal a lead asks for; return its id (the existing one on redelivery).
 
-    The plugin's ``handle_event`` calls it after the publisher's commit, one lead to a
-    transaction (see ``docs/plugins/funnel.md`` for why not in batches)."""
-    return (await deals_for_leads([(event, meta)]))[0]
+    The plugin's ``handle_event`` calls it after the publisher's commit. The reads come
+    before the write transaction, as fixed statements on the kept reader (and the core's
+    contact read): inside it they would hold SQLite's one write lock while the web
+    processes wait to accept submissions. A redelivery racing this one fails on the unique
+    outbox id and leaves one deal."""
+    found = await _reads(event, meta)
+    if not isinstance(found, tuple):
+        return found
+    pipeline, stage, contact = found
+    async with transaction():
+        return await _write(event, meta, pipeline, stage, contact)
 
 
 async def deals_for_leads(items: list[tuple[LeadReceived, EventMeta]]) -> list[int | None]:
-    """The deal of each lead, in order (None where none can be made), in one transaction
-    (several leads to one: an outbox consumer's batch could use it).
-
-    All of it, reads included, runs in that transaction: on SQLite a read outside one opens
-    a connection of its own, and the pipelines and stages read here are then the ones the
-    deals are checked against. They are read once per call, not cached in the process: the
-    settings pages edit them in the web processes, and the leads may be handled in another.
-    An error other than a missing pipeline or contact rolls back every deal of the call.
-    """
+    """The deal of each lead, in order (None where none can be made), written in one
+    transaction (several leads to one: an outbox consumer's batch could use it)."""
+    reads = [(event, meta, await _reads(event, meta)) for event, meta in items]
+    results: list[int | None] = []
     async with transaction():
-        pipelines = await _PIPELINES.fetch()
-        stages: dict[int, list[dict[str, Any]]] = {}
-        return [await _deal(event, meta, pipelines, stages) for event, meta in items]
+        for event, meta, found in reads:
+            if isinstance(found, tuple):
+                results.append(await _write(event, meta, *found))
+            else:
+                results.append(found)
+    return results
 
 
-async def _deal(
-    event: LeadReceived,
-    meta: EventMeta,
-    pipelines: list[dict[str, Any]],
-    stages_of_pipeline: dict[int, list[dict[str, Any]]],
-) -> int | None:
+async def _reads(
+    event: LeadReceived, meta: EventMeta
+) -> int | tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
+    """The deal already made for the event (its id), None when none can be made, else the
+    pipeline, stage and contact of the new deal."""
     existing = await _INTAKE_OF.fetch_one(meta.id)
     if existing is not None:
-        return existing["deal_id"]
-    pipeline = _pipeline_for(pipelines, event.pipeline)
+        return int(existing["deal_id"])
+    pipeline = _pipeline_for(await _PIPELINES.fetch(), event.pipeline)
     if pipeline is None:
         log.warning("lead.received %s: no pipeline exists, no deal created", meta.id)
         return None
-    if pipeline["id"] not in stages_of_pipeline:
-        stages_of_pipeline[pipeline["id"]] = await _WORKING_STAGES.fetch(
-            pipeline["id"], False, IN_PROGRESS
-        )
-    stages = stages_of_pipeline[pipeline["id"]]
+    stages = await _WORKING_STAGES.fetch(pipeline["id"], False, IN_PROGRESS)
     stage = find_stage(stages, event.stage) or stages[0]
     try:
         contact = await get_contact(event.contact_id)
     except ContactNotFound:
         log.warning("lead.received %s: contact %s is gone", meta.id, event.contact_id)
         return None
+    return pipeline, stage, contact
+
+
+async def _write(
+    event: LeadReceived,
+    meta: EventMeta,
+    pipeline: dict[str, Any],
+    stage: dict[str, Any],
+    contact: dict[str, Any],
+) -> int:
     title = event.title.strip() or _("Request from %(name)s", name=contact["name"])
     data: dict[str, Any] = {
         "title": title[:200],
@@ -141,4 +152,4 @@ async def _deal(
         stage=stage, actor_id=meta.actor_id, at=now(),
     )
     await _ADD_INTAKE.fetch(meta.id, deal["id"], deal["created_at"])
-    return deal["id"]
+    return int(deal["id"])

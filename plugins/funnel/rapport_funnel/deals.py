@@ -126,6 +126,16 @@ def clean_values(data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def parties(contact: dict[str, Any], company_id: int | None) -> tuple[int | None, int | None]:
+    """The deal's person and company when ``contact`` is the one picked: a company picked
+    as "the contact" is the company; a person brings their company unless one is given."""
+    if company_id is None and contact["kind"] == "company":
+        return None, contact["id"]
+    if company_id is None and contact.get("company"):
+        return contact["id"], contact["company"]
+    return contact["id"], company_id
+
+
 async def create_deal(
     data: dict[str, Any],
     *,
@@ -143,10 +153,8 @@ async def create_deal(
     errors: dict[str, str] = {}
     contact_id, contact = await _check_contact(data.get("contact_id"), "contact_id")
     company_id, _company = await _check_contact(data.get("company_id"), "company_id")
-    if contact is not None and contact["kind"] == "company" and company_id is None:
-        company_id, contact_id = contact_id, None  # a company picked as "the contact"
-    elif contact is not None and company_id is None and contact.get("company"):
-        company_id = contact["company"]
+    if contact is not None:
+        contact_id, company_id = parties(contact, company_id)
     try:
         pipeline = await get_pipeline(int(data.get("pipeline_id") or 0))
     except (NotFound, ValueError, TypeError):
@@ -163,45 +171,78 @@ async def create_deal(
         raise FunnelError(errors)
     if values.get("owner_id") is None:
         values["owner_id"] = (contact or {}).get("owner") or actor_id
-    moment = at or now()
-    status = STATUS_OF[stage["semantic"]]
     async with transaction():
-        rows = await FunnelDeal.insert(
-            FunnelDeal(
-                **values,
-                contact_id=contact_id,
-                company_id=company_id,
-                pipeline_id=pipeline["id"],
-                stage_id=stage["id"],
-                status=status,
-                stage_entered_at=moment,
-                closed_at=moment if status != "open" else None,
-                created_by=actor_id,
-                created_at=moment,
-                updated_at=moment,
-            )
-        ).returning(FunnelDeal.id)
-        deal_id = rows[0]["id"]
-        await FunnelStageHistory.insert(
-            FunnelStageHistory(
-                deal_id=deal_id, pipeline_id=pipeline["id"], from_stage_id=None,
-                to_stage_id=stage["id"], entered_at=moment, by_user_id=actor_id,
-            )
+        deal = await insert_deal(
+            values, contact_id=contact_id, company_id=company_id, pipeline_id=pipeline["id"],
+            stage=stage, actor_id=actor_id, at=at or now(),
         )
-        await refresh_summary(deal_id)
-        deal = await get_deal(deal_id)
-        await _timeline(deal, _("Deal created: %(title)s", title=deal["title"]), actor_id, moment)
-        await publish(
-            DealCreated(
-                deal_id=deal_id, contact_id=contact_id, company_id=company_id,
-                title=deal["title"], pipeline_id=pipeline["id"], stage_id=stage["id"],
-                owner_id=deal["owner_id"], amount_minor=deal["amount_minor"],
-                currency=deal["currency"], source=deal["source"],
-            ),
-            actor_id,
-        )
-        await _follow_up(deal, stage, moment)
-    return deal_id
+    return deal["id"]
+
+
+# Fixed statements for creating a deal: every lead from a web form creates one, and
+# Piccolo's builder cost several times the inserts themselves. Every column is listed, so
+# the row is the one Piccolo's insert wrote.
+_NEW_DEAL_COLUMNS = (
+    "title", "contact_id", "company_id", "owner_id", "pipeline_id", "stage_id", "status",
+    "amount_minor", "currency", "expected_close", "expected_close_month", "source",
+    *UTM_FIELDS, "lost_reason_id", "lost_comment", "stage_entered_at", "closed_at",
+    "created_by", "created_at", "updated_at",
+)
+_INSERT_DEAL = Statement(
+    f"INSERT INTO funnel_deal ({', '.join(_NEW_DEAL_COLUMNS)})"
+    f" VALUES ({', '.join('{}' for _c in _NEW_DEAL_COLUMNS)}) RETURNING id"
+)
+_INSERT_ENTRY = Statement(
+    "INSERT INTO funnel_stage_history (deal_id, pipeline_id, from_stage_id, to_stage_id,"
+    " entered_at, left_at, seconds_in_stage, by_user_id)"
+    " VALUES ({}, {}, NULL, {}, {}, NULL, NULL, {})"
+)
+
+
+async def insert_deal(
+    values: dict[str, Any],
+    *,
+    contact_id: int | None,
+    company_id: int | None,
+    pipeline_id: int,
+    stage: dict[str, Any],
+    actor_id: int | None,
+    at: dt.datetime,
+) -> dict[str, Any]:
+    """Write a checked new deal (``values`` from :func:`clean_values`, owner decided) with
+    its history row, summary rows, timeline entry, ``deal.created`` and follow-up task, in
+    the caller's transaction; return the deal's row as written (no read back).
+
+    ``stage`` is a stage row of the pipeline (id, name, semantic, followup_days)."""
+    status = STATUS_OF[stage["semantic"]]
+    deal: dict[str, Any] = {
+        "title": values.get("title", ""), "contact_id": contact_id, "company_id": company_id,
+        "owner_id": values.get("owner_id"), "pipeline_id": pipeline_id,
+        "stage_id": stage["id"], "status": status,
+        "amount_minor": values.get("amount_minor", 0), "currency": values.get("currency", ""),
+        "expected_close": values.get("expected_close"),
+        "expected_close_month": values.get("expected_close_month", ""),
+        "source": values.get("source", ""), **{k: values.get(k, "") for k in UTM_FIELDS},
+        "lost_reason_id": None, "lost_comment": "", "stage_entered_at": at,
+        "closed_at": at if status != "open" else None, "created_by": actor_id,
+        "created_at": at, "updated_at": at,
+    }
+    rows = await _INSERT_DEAL.fetch(*(deal[c] for c in _NEW_DEAL_COLUMNS))
+    deal_id = deal["id"] = rows[0]["id"]
+    await _INSERT_ENTRY.fetch(deal_id, pipeline_id, stage["id"], at, actor_id)
+    await refresh_summary(deal_id, new=True)
+    await _timeline(deal, _("Deal created: %(title)s", title=deal["title"]), actor_id, at)
+    await publish(
+        DealCreated(
+            deal_id=deal_id, contact_id=contact_id, company_id=company_id,
+            title=deal["title"], pipeline_id=pipeline_id, stage_id=stage["id"],
+            owner_id=deal["owner_id"], amount_minor=deal["amount_minor"],
+            currency=deal["currency"], source=deal["source"],
+        ),
+        actor_id,
+    )
+    await _follow_up(deal, stage, at)
+    return deal
 
 
 async def _timeline(

@@ -24,6 +24,8 @@ characters of the stored time on SQLite.
 
 from __future__ import annotations
 
+from rapport.api import Statement
+
 from rapport_funnel.tables import FunnelDealStage
 
 COLUMNS = (
@@ -106,14 +108,32 @@ def rebuild_sql(engine_type: str, *, one_deal: bool = False) -> str:
     return f"INSERT INTO funnel_deal_stage ({COLUMNS}) " + select
 
 
-async def refresh(deal_id: int) -> None:
+_STATEMENTS: dict[str, tuple[Statement, Statement, Statement, Statement]] = {}
+
+
+def _statements() -> tuple[Statement, Statement, Statement, Statement]:
+    """Take, delete, rebuild and add for one deal, as fixed statements of this engine."""
+    kind = _engine_type()
+    if kind not in _STATEMENTS:
+        _STATEMENTS[kind] = (
+            Statement(_TAKE_SQL),
+            Statement("DELETE FROM funnel_deal_stage WHERE deal_id = {}"),
+            Statement(rebuild_sql(kind, one_deal=True)),
+            Statement(_ADD_SQL),
+        )
+    return _STATEMENTS[kind]
+
+
+async def refresh(deal_id: int, *, new: bool = False) -> None:
     """Recompute one deal's summary rows from its history and its row, and move the daily
-    sums with them (four statements).
+    sums with them (four statements; two for a ``new`` deal, which has no rows to take).
 
     Call it inside the transaction of the change, after the history and the deal are
     written, so the summary commits or rolls back with them.
     """
-    await FunnelDealStage.raw(_TAKE_SQL, deal_id)
-    await FunnelDealStage.delete().where(FunnelDealStage.deal_id == deal_id)
-    await FunnelDealStage.raw(rebuild_sql(_engine_type(), one_deal=True), deal_id)
-    await FunnelDealStage.raw(_ADD_SQL, deal_id)
+    take, delete, rebuild, add = _statements()
+    if not new:
+        await take.fetch(deal_id)
+        await delete.fetch(deal_id)
+    await rebuild.fetch(deal_id)
+    await add.fetch(deal_id)

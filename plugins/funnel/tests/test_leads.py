@@ -6,9 +6,9 @@ import pytest
 from rapport.api import LeadReceived, create_contact, publish, transaction
 from rapport.testing import make_user
 from rapport_funnel.deals import get_deal
-from rapport_funnel.leads import deal_for_lead
-from rapport_funnel.pipelines import create_pipeline, stages_of
-from rapport_funnel.tables import FunnelDeal
+from rapport_funnel.leads import deal_for_lead, deals_for_leads
+from rapport_funnel.pipelines import archive_stage, create_pipeline, stages_of
+from rapport_funnel.tables import FunnelDeal, FunnelLeadIntake
 
 pytestmark = pytest.mark.enable("funnel")
 
@@ -64,3 +64,28 @@ async def test_the_event_names_pipeline_and_stage_by_name_or_id(pipeline, captur
         (pipeline["id"], pipeline["stages"]["Qualification"]["id"]),
     ]
     assert (await get_deal(rows[0]["id"]))["title"] == "Request from Anna"
+
+
+async def test_a_failing_lead_leaves_the_others_made_once(pipeline, captured_events):
+    # A pipeline whose only working stage is archived cannot take a deal: its lead fails.
+    empty = await create_pipeline("Empty", [{"name": "Only"}])
+    await archive_stage((await stages_of(empty))[0]["id"])
+    anna = await create_contact({"first_name": "Anna"})
+    boris = await create_contact({"first_name": "Boris"})
+    carl = await create_contact({"first_name": "Carl"})
+    async with transaction():
+        await publish(LeadReceived(contact_id=anna, title="First"))
+        await publish(LeadReceived(contact_id=boris, title="Broken", pipeline="Empty"))
+        await publish(LeadReceived(contact_id=carl, title="Second"))
+    titles = [r["title"] for r in await FunnelDeal.select().order_by(FunnelDeal.id)]
+    assert titles == ["First", "Second"]
+    # Handled again (a redelivery), one lead or several to a transaction: the same deals.
+    leads = [(e, m) for e, m in captured_events if isinstance(e, LeadReceived)]
+    good = [(e, m) for e, m in leads if e.title != "Broken"]
+    first = await deals_for_leads(good)
+    assert first == await deals_for_leads(good)
+    assert await FunnelDeal.count() == 2
+    assert await FunnelLeadIntake.count() == 2
+    with pytest.raises(IndexError):
+        await deals_for_leads([(e, m) for e, m in leads if e.title == "Broken"])
+    assert await FunnelDeal.count() == 2

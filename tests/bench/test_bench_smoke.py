@@ -107,6 +107,12 @@ def test_generate_and_run_every_scenario(tmp_path: Path) -> None:
     # verdict is "met" only when something was acknowledged and nothing of it is missing).
     (kill_row,) = [row for row in rows if row.startswith("| 8. ") and "kill -9" in row]
     assert "(lost 0)" in kill_row and "| met |" in kill_row, kill_row
+    # ... on a copy of the data set: the run leaves its submissions and deals as generated.
+    db = sqlite3.connect(data / "rapport.sqlite3")
+    assert db.execute("SELECT count(*) FROM webforms_submission").fetchone()[0] == 4
+    assert db.execute("SELECT count(*) FROM funnel_deal").fetchone()[0] == 40
+    db.close()
+    assert not [p for p in data.parent.iterdir() if p.name.startswith(".intake-")]
     board_rows = [row for row in rows if row.startswith("| 7. ")]
     for row in board_rows:
         cells = [c.strip() for c in row.strip("|").split("|")]

@@ -30,13 +30,12 @@ from rapport.web.pages.contact_common import (
     abilities,
     form_text,
     require,
-    restriction,
     user_directory,
     user_of,
     visible_contact,
 )
 from rapport.web.pages.contact_timeline import LogForm, log_form_context, timeline_page
-from rapport.web.rendering import page
+from rapport.web.rendering import page, request_restriction
 from rapport.web.slots import CardPanel, ContactAction, SlotError, call_slot
 
 
@@ -109,7 +108,7 @@ async def card_page(
     status_code: int = 200,
 ) -> Template:
     contact_id = contact["id"]
-    restricted = await restriction(request)
+    restricted = await request_restriction(request)
     people = await people_of(contact_id, restricted) if contact["kind"] == "company" else []
     users = await user_directory(request)
     owner = users.names.get(contact["owner"])

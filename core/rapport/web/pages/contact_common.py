@@ -84,12 +84,6 @@ async def abilities(request: Request) -> dict[str, bool]:
     }
 
 
-async def restriction(request: Request) -> int | None:
-    """The owner id the user's contact queries are limited to (None: no limit), read once
-    per request."""
-    return await request_restriction(request)
-
-
 async def visible_contact(request: Request, contact_id: int) -> dict[str, Any]:
     """The contact, or 404 when it does not exist or the user may not see it (403 for a
     role without ``contacts.view`` at all)."""
@@ -98,7 +92,7 @@ async def visible_contact(request: Request, contact_id: int) -> dict[str, Any]:
         contact = await get_contact(contact_id)
     except ContactNotFound:
         raise NotFoundException() from None
-    if not can_see(contact["owner"], await restriction(request)):
+    if not can_see(contact["owner"], await request_restriction(request)):
         raise NotFoundException()
     return contact
 

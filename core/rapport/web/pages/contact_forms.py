@@ -37,12 +37,11 @@ from rapport.web.pages.contact_common import (
     field_message,
     form_text,
     require,
-    restriction,
     user_choices,
     user_of,
     visible_contact,
 )
-from rapport.web.rendering import fragment, page
+from rapport.web.rendering import fragment, page, request_restriction
 
 MIN_ROWS = 2
 # "Acme (#12)": how the company list names one of several companies sharing a name.
@@ -243,7 +242,7 @@ def field_errors(errors: dict[str, str]) -> dict[str, str]:
 async def _duplicates(request: Request, matches: list[DuplicateMatch]) -> list[dict[str, Any]]:
     """The matches as the warning shows them: a contact the user may not see is mentioned
     without its name, so the warning cannot be used to read other reps' clients."""
-    restricted = await restriction(request)
+    restricted = await request_restriction(request)
     ids = sorted({m.contact_id for m in matches})
     rows = {
         r["id"]: r

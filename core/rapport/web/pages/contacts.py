@@ -17,11 +17,10 @@ from rapport.web.pages.contact_common import (
     VIEW,
     abilities,
     require,
-    restriction,
     user_choices,
     user_of,
 )
-from rapport.web.rendering import page
+from rapport.web.rendering import page, request_restriction
 
 
 def _query(request: Request) -> dict[str, Any]:
@@ -43,7 +42,7 @@ async def contact_list(request: Request) -> Template:
     result = await list_contacts(
         filters,
         user_id=int(user_of(request)["id"]),
-        restricted=await restriction(request),
+        restricted=await request_restriction(request),
         after=after,
     )
     return await page(

@@ -15,8 +15,8 @@ from litestar.response import Template
 
 from rapport.contacts.phones import format_international
 from rapport.contacts.search import search_contacts
-from rapport.web.pages.contact_common import VIEW, is_htmx, require, restriction
-from rapport.web.rendering import fragment, page
+from rapport.web.pages.contact_common import VIEW, is_htmx, require
+from rapport.web.rendering import fragment, page, request_restriction
 
 BOX_LIMIT = 8
 PAGE_LIMIT = 50
@@ -43,7 +43,7 @@ async def find(
         query,
         limit=limit,
         include_archived=include_archived,
-        visible_to=await restriction(request),
+        visible_to=await request_restriction(request),
     )
     return [{**hit, "matched": _matched(hit)} for hit in hits]
 
